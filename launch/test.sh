@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite: install, build, and run every unit and multi-rank test under CTest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash launch/build.sh
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+ctest --test-dir build --output-on-failure -j "${DTRAIN_TEST_JOBS:-2}" "$@"

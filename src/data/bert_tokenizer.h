@@ -1,0 +1,67 @@
+#pragma once
+// BERT WordPiece tokenizer that reproduces the Hugging Face fast tokenizer (`tokenizers`)
+// id for id: BertNormalizer -> BertPreTokenizer -> WordPiece -> [CLS] a [SEP] (b [SEP]),
+// with `longest_first` truncation exactly as the fast tokenizer performs it.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace dtrain::data {
+
+struct TokenizerSettings {
+  bool lowercase = true;
+  std::optional<bool> strip_accents;  // unset: follows `lowercase`, as in Hugging Face
+  bool tokenize_chinese_chars = true;
+  bool clean_text = true;
+  std::string unk_token = "[UNK]";
+  std::string cls_token = "[CLS]";
+  std::string sep_token = "[SEP]";
+  std::string pad_token = "[PAD]";
+  std::string mask_token = "[MASK]";
+  std::string continuing_subword_prefix = "##";
+  int max_input_chars_per_word = 100;
+
+  std::string to_json() const;  // recorded in prepared datasets
+};
+
+struct Encoding {
+  std::vector<int32_t> input_ids;
+  std::vector<int8_t> token_type_ids;
+};
+
+class BertTokenizer {
+ public:
+  // Loads a Hugging Face tokenizer folder: vocab.txt (required), and tokenizer_config.json /
+  // tokenizer.json when present for lower-casing, accent stripping and special tokens.
+  static BertTokenizer from_folder(const std::filesystem::path& folder);
+  BertTokenizer(std::vector<std::string> vocab, TokenizerSettings settings);
+
+  // Word-piece ids of one text, no special tokens, no truncation.
+  std::vector<int32_t> tokenize(std::string_view text) const;
+
+  // [CLS] a [SEP] or [CLS] a [SEP] b [SEP], truncated `longest_first` to max_length tokens.
+  // Throws dtrain::Error when max_length cannot hold the special tokens.
+  Encoding encode(std::string_view text_a, std::optional<std::string_view> text_b, int max_length) const;
+
+  int vocab_size() const { return static_cast<int>(vocab_.size()); }
+  int32_t pad_id() const { return pad_id_; }
+  int32_t cls_id() const { return cls_id_; }
+  int32_t sep_id() const { return sep_id_; }
+  int32_t unk_id() const { return unk_id_; }
+  const TokenizerSettings& settings() const { return settings_; }
+  const std::string& vocab_sha256() const { return vocab_sha256_; }  // of vocab.txt's tokens, one per line
+  const std::vector<std::string>& vocab() const { return vocab_; }
+
+ private:
+  std::vector<std::string> vocab_;
+  std::unordered_map<std::string, int32_t> token_to_id_;
+  TokenizerSettings settings_;
+  int32_t pad_id_ = 0, cls_id_ = 0, sep_id_ = 0, unk_id_ = 0;
+  std::string vocab_sha256_;
+};
+
+}  // namespace dtrain::data

@@ -1,0 +1,46 @@
+#pragma once
+// Helpers shared by the test binaries: locating ../shared/data and scratch folders.
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace dtrain::testing {
+
+// ../shared/data, or nullopt when absent (tests then GTEST_SKIP with a message).
+std::optional<std::filesystem::path> shared_data();
+
+// Skips the calling test with a clear message when ../shared/data is missing.
+#define DTRAIN_REQUIRE_SHARED_DATA(var)                                                     \
+  auto var##_opt = ::dtrain::testing::shared_data();                                       \
+  if (!var##_opt) GTEST_SKIP() << "../shared/data not found (set DTRAIN_SHARED_DATA); skipped"; \
+  const std::filesystem::path var = *var##_opt
+
+// A fresh, empty folder under the system temp dir, removed when the object dies.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& tag = "dtrain-test");
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Writes text to a file (creating parent folders).
+void write_file(const std::filesystem::path& path, const std::string& text);
+
+// Path of the built dtrain executable and the source tree (set by CTest's environment).
+std::filesystem::path dtrain_binary();
+std::filesystem::path source_dir();
+
+// Runs a shell command, returns its exit status and combined stdout+stderr.
+struct CommandResult {
+  int exit_code;
+  std::string output;
+};
+CommandResult run_command(const std::string& command);
+
+}  // namespace dtrain::testing
