@@ -1,0 +1,65 @@
+#include "train/training_arguments.h"
+
+#include <cmath>
+#include <initializer_list>
+
+#include "common/error.h"
+
+namespace dtrain::train {
+namespace {
+
+void check_choice(const char* key, const std::string& value, std::initializer_list<const char*> choices) {
+  std::string listed;
+  for (const char* choice : choices) {
+    if (value == choice) return;
+    listed += (listed.empty() ? "" : ", ") + std::string(choice);
+  }
+  DTRAIN_FAIL("config: training.{}: '{}' is not one of {}", key, value, listed);
+}
+
+}  // namespace
+
+void TrainingArguments::validate() const {
+  DTRAIN_CHECK(!output_dir.empty(), "config: training.output_dir is required");
+  DTRAIN_CHECK(per_device_train_batch_size > 0, "config: training.per_device_train_batch_size must be > 0");
+  DTRAIN_CHECK(per_device_eval_batch_size > 0, "config: training.per_device_eval_batch_size must be > 0");
+  DTRAIN_CHECK(gradient_accumulation_steps > 0, "config: training.gradient_accumulation_steps must be > 0");
+  DTRAIN_CHECK(max_steps > 0 || num_train_epochs > 0,
+               "config: training: set num_train_epochs > 0 or max_steps > 0");
+  DTRAIN_CHECK(learning_rate >= 0, "config: training.learning_rate must be >= 0");
+  DTRAIN_CHECK(weight_decay >= 0, "config: training.weight_decay must be >= 0");
+  DTRAIN_CHECK(adam_beta1 >= 0 && adam_beta1 < 1, "config: training.adam_beta1 must be in [0, 1)");
+  DTRAIN_CHECK(adam_beta2 >= 0 && adam_beta2 < 1, "config: training.adam_beta2 must be in [0, 1)");
+  DTRAIN_CHECK(adam_epsilon >= 0, "config: training.adam_epsilon must be >= 0");
+  DTRAIN_CHECK(warmup_ratio >= 0 && warmup_ratio <= 1, "config: training.warmup_ratio must be in [0, 1]");
+  DTRAIN_CHECK(warmup_steps >= 0, "config: training.warmup_steps must be >= 0");
+  check_choice("lr_scheduler_type", lr_scheduler_type,
+               {"linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+                "inverse_sqrt"});
+  DTRAIN_CHECK(!(fp16 && bf16), "config: training: fp16 and bf16 cannot both be true");
+  DTRAIN_CHECK(!ddp_bucket_cap_mb || *ddp_bucket_cap_mb > 0, "config: training.ddp_bucket_cap_mb must be > 0");
+  check_choice("ddp_allreduce_dtype", ddp_allreduce_dtype, {"fp16", "fp32"});
+  check_choice("logging_strategy", logging_strategy, {"no", "steps", "epoch"});
+  check_choice("eval_strategy", eval_strategy, {"no", "steps", "epoch"});
+  check_choice("save_strategy", save_strategy, {"no", "steps", "epoch"});
+  check_choice("log_level", log_level, {"passive", "debug", "info", "warning", "error", "critical"});
+  check_choice("log_level_replica", log_level_replica, {"passive", "debug", "info", "warning", "error", "critical"});
+  DTRAIN_CHECK(logging_steps > 0, "config: training.logging_steps must be > 0");
+  DTRAIN_CHECK(!eval_steps || *eval_steps > 0, "config: training.eval_steps must be > 0");
+  DTRAIN_CHECK(save_steps > 0, "config: training.save_steps must be > 0");
+  DTRAIN_CHECK(!save_total_limit || *save_total_limit > 0, "config: training.save_total_limit must be > 0");
+  // Trainer's rule: the best model can only be tracked if checkpoints line up with evaluations.
+  if (load_best_model_at_end) {
+    DTRAIN_CHECK(eval_strategy != "no" && eval_strategy == save_strategy,
+                 "config: training.load_best_model_at_end needs eval_strategy == save_strategy (not 'no'), got "
+                 "eval_strategy '{}' and save_strategy '{}'",
+                 eval_strategy, save_strategy);
+  }
+}
+
+int64_t TrainingArguments::warmup_steps_for(int64_t total_steps) const {
+  if (warmup_steps > 0) return warmup_steps;
+  return static_cast<int64_t>(std::ceil(static_cast<double>(total_steps) * warmup_ratio));
+}
+
+}  // namespace dtrain::train

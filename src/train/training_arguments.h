@@ -1,0 +1,73 @@
+#pragma once
+// Hugging Face TrainingArguments, under the same names and with the same defaults, so a Trainer
+// user's settings carry over unchanged. Only fields dtrain acts on are accepted; an unknown key is an
+// error rather than silently ignored.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace dtrain::train {
+
+struct TrainingArguments {
+  std::string output_dir;
+  bool overwrite_output_dir = false;
+
+  // Batching and length of training.
+  int64_t per_device_train_batch_size = 8;
+  int64_t per_device_eval_batch_size = 8;
+  int64_t gradient_accumulation_steps = 1;
+  double num_train_epochs = 3.0;
+  int64_t max_steps = -1;
+  bool dataloader_drop_last = false;
+  bool group_by_length = false;
+
+  // Optimizer (AdamW) and schedule.
+  double learning_rate = 5e-5;
+  double weight_decay = 0.0;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_epsilon = 1e-8;
+  double max_grad_norm = 1.0;
+  std::string lr_scheduler_type = "linear";
+  double warmup_ratio = 0.0;
+  int64_t warmup_steps = 0;
+
+  // Precision and communication.
+  bool fp16 = false;
+  bool bf16 = false;
+  std::optional<int64_t> ddp_bucket_cap_mb;  // unset: 25, as DDP
+  std::string ddp_allreduce_dtype = "fp16";  // dtrain: "fp16" or "fp32"
+
+  // Logging, evaluation, checkpoints.
+  std::string logging_strategy = "steps";
+  double logging_steps = 500;
+  bool logging_first_step = false;
+  std::string log_level = "passive";
+  std::string log_level_replica = "warning";
+  bool disable_tqdm = false;
+  std::string eval_strategy = "no";
+  std::optional<double> eval_steps;  // unset: logging_steps
+  std::string save_strategy = "steps";
+  double save_steps = 500;
+  std::optional<int64_t> save_total_limit;
+  bool load_best_model_at_end = false;
+  std::optional<std::string> metric_for_best_model;
+  std::optional<bool> greater_is_better;
+  std::optional<std::string> resume_from_checkpoint;
+
+  // Reproducibility.
+  int64_t seed = 42;
+  std::optional<int64_t> data_seed;  // unset: seed
+
+  // Checks value ranges and combinations; throws dtrain::Error naming the key.
+  void validate() const;
+
+  // Warmup steps for a run of `total_steps` optimizer steps: warmup_steps if set, else
+  // ceil(warmup_ratio * total_steps), as TrainingArguments.get_warmup_steps.
+  int64_t warmup_steps_for(int64_t total_steps) const;
+
+  int64_t bucket_cap_bytes() const { return ddp_bucket_cap_mb.value_or(25) * 1024 * 1024; }
+  int64_t effective_data_seed() const { return data_seed.value_or(seed); }
+};
+
+}  // namespace dtrain::train
