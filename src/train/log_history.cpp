@@ -1,0 +1,24 @@
+#include "train/log_history.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/error.h"
+
+namespace dtrain::train {
+
+LogHistory::LogHistory(const std::filesystem::path& jsonl_path)
+    : file_(std::fopen(jsonl_path.c_str(), "a")), path_(jsonl_path) {
+  DTRAIN_CHECK(file_ != nullptr, "{}: cannot open for appending: {}", jsonl_path.string(), std::strerror(errno));
+}
+
+void LogHistory::record(const nlohmann::json& entry) {
+  entries_.push_back(entry);
+  if (!file_) return;
+  const std::string line = entry.dump() + "\n";
+  const bool written = std::fwrite(line.data(), 1, line.size(), file_.get()) == line.size() &&
+                       std::fflush(file_.get()) == 0;
+  DTRAIN_CHECK(written, "{}: write failed: {}", path_.string(), std::strerror(errno));
+}
+
+}  // namespace dtrain::train
