@@ -11,6 +11,12 @@ int64_t length_megabatch_size(int64_t num_samples, int64_t batch_size) {
   return batches * batch_size;
 }
 
+std::vector<int64_t> lengths_from_offsets(const std::vector<int64_t>& offsets) {
+  std::vector<int64_t> lengths(offsets.empty() ? 0 : offsets.size() - 1);
+  for (size_t i = 0; i < lengths.size(); ++i) lengths[i] = offsets[i + 1] - offsets[i];
+  return lengths;
+}
+
 std::vector<int64_t> group_by_length(std::vector<int64_t> permutation, const std::vector<int64_t>& lengths,
                                      int64_t batch_size) {
   DTRAIN_ASSERT(permutation.size() == lengths.size(), "{} lengths for {} samples", lengths.size(),

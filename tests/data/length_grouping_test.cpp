@@ -59,5 +59,10 @@ TEST(LengthGrouping, EqualLengthsKeepThePermutationOrder) {
   EXPECT_EQ(group_by_length(permutation, lengths, 2), permutation);
 }
 
+TEST(LengthGrouping, LengthsComeFromTheOffsetsIndex) {
+  EXPECT_EQ(lengths_from_offsets({0, 3, 4, 10}), (std::vector<int64_t>{3, 1, 6}));
+  EXPECT_TRUE(lengths_from_offsets({0}).empty());
+}
+
 }  // namespace
 }  // namespace dtrain::data
