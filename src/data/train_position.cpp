@@ -1,6 +1,7 @@
 #include "data/train_position.h"
 
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 #include "common/error.h"
 #include "data/train_sampler.h"
