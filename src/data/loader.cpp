@@ -1,8 +1,16 @@
 #include "data/loader.h"
 
+#include <H5pubconf.h>
+
 #include <numeric>
 
 #include "data/eval_partition.h"
+
+// The prefetch threads call HDF5 while the training thread may use it too (opening the evaluation
+// set, another loader); only a thread-safe HDF5 build (Debian's is) serialises that safely.
+#ifndef H5_HAVE_THREADSAFE
+#error "dtrain's loaders need HDF5 built with --enable-threadsafe"
+#endif
 
 namespace dtrain::data {
 namespace {
@@ -61,6 +69,8 @@ TrainLoader::TrainLoader(const DatasetReader& reader, const TrainSampler& sample
                          const BatchGeometry& geometry, int rank, const TrainPosition& start,
                          const LoaderOptions& options) {
   geometry.validate();
+  DTRAIN_ASSERT(rank >= 0 && rank < geometry.world_size, "rank {} of world size {}", rank,
+                geometry.world_size);
   DTRAIN_ASSERT(geometry.global_batch_size() == sampler.global_batch_size(),
                 "batch geometry gives global batch {} but the sampler uses {}", geometry.global_batch_size(),
                 sampler.global_batch_size());
