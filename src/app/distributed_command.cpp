@@ -1,0 +1,24 @@
+#include "app/distributed_command.h"
+
+#include <mpi.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "dist/process_group.h"
+
+namespace dtrain::app {
+
+void run_distributed(const std::function<void(const dist::ProcessGroup&)>& body) {
+  dist::ProcessGroup group;
+  try {
+    body(group);
+  } catch (const std::exception& e) {
+    if (group.size() == 1) throw;  // main() reports it; MPI finalises normally
+    std::fprintf(stderr, "dtrain: error: [rank %d] %s\n", group.rank(), e.what());
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+}
+
+}  // namespace dtrain::app

@@ -1,0 +1,302 @@
+#include "train/trainer.h"
+
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "common/error.h"
+#include "data/dataset_reader.h"
+#include "data/loader.h"
+#include "data/train_sampler.h"
+#include "dist/communicator.h"
+#include "dist/gradient_reducer.h"
+#include "dist/process_group.h"
+#include "model/bert_model.h"
+#include "model/dataset_fit.h"
+#include "model/hf_checkpoint.h"
+#include "train/adamw.h"
+#include "train/batch_tensors.h"
+#include "train/device.h"
+#include "train/evaluation.h"
+#include "train/grad_clip.h"
+#include "train/log_history.h"
+#include "train/loss_scaler.h"
+#include "train/lr_schedule.h"
+#include "train/progress.h"
+#include "train/step_timer.h"
+
+namespace dtrain::train {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Trainer's "steps" settings accept a fraction of the run below 1.
+int64_t resolve_interval(double steps, int64_t total_steps) {
+  return steps < 1 ? std::max<int64_t>(1, static_cast<int64_t>(std::ceil(steps * total_steps)))
+                   : static_cast<int64_t>(steps);
+}
+
+model::BertConfig model_config(const RunConfig& config, const data::DatasetInfo& dataset) {
+  model::BertConfig bert = config.model.name_or_path.empty()
+                               ? model::BertConfig::from_json(config.model.config, "model.config")
+                               : model::read_hf_config(config.model.name_or_path);
+  // The dataset decides the labels, as `num_labels=`/`id2label=` do in from_pretrained.
+  if (dataset.task == data::TaskType::regression) bert.set_num_labels(1);
+  else if (!dataset.label_names.empty()) bert.set_labels(dataset.label_names);
+  else bert.set_num_labels(dataset.num_labels);
+  return bert;
+}
+
+}  // namespace
+
+struct Trainer::State {
+  RunConfig config;
+  const dist::ProcessGroup& group;
+  c10::Device device;
+  std::unique_ptr<dist::Communicator> comm;
+  data::DatasetReader train_data;
+  std::optional<data::DatasetReader> eval_data;
+  model::BertForSequenceClassification model{nullptr};
+  std::vector<at::Tensor> parameters;
+  data::BatchGeometry geometry;
+  std::unique_ptr<data::TrainSampler> sampler;
+  std::unique_ptr<dist::GradientReducer> reducer;
+  std::unique_ptr<AdamW> optimizer;
+  std::unique_ptr<LrSchedule> schedule;
+  std::optional<LossScaler> scaler;            // fp16 on CUDA only
+  std::optional<c10::ScalarType> autocast_dtype;
+  LogHistory history;
+  int64_t total_steps = 0;
+  int64_t global_step = 0;
+  data::TrainPosition position;
+
+  State(RunConfig run_config, const dist::ProcessGroup& process_group)
+      : config(std::move(run_config)),
+        group(process_group),
+        device(select_device(group.local_rank(), group.local_size())),
+        comm(dist::make_communicator(group, device)),
+        train_data(config.data.train_file) {
+    const TrainingArguments& args = config.training;
+    if (!config.data.eval_file.empty()) eval_data.emplace(config.data.eval_file);
+    build_model();
+    build_data_order();
+    build_optimizer();
+    if (group.rank() == 0) history = LogHistory(fs::path(args.output_dir) / "log.jsonl");
+  }
+
+  bool is_main() const { return group.rank() == 0; }
+
+  void build_model() {
+    const TrainingArguments& args = config.training;
+    const model::BertConfig bert = model_config(config, train_data.info());
+    const fs::path source = config.model.name_or_path.empty() ? fs::path("model.config") : fs::path(config.model.name_or_path);
+    model::check_dataset_fits_model(train_data, bert, source);
+    if (eval_data) model::check_dataset_fits_model(*eval_data, bert, source);
+    at::manual_seed(static_cast<uint64_t>(args.seed));
+    model = model::BertForSequenceClassification(bert, static_cast<uint64_t>(args.seed));
+    if (!config.model.name_or_path.empty()) {
+      model::load_hf_weights(*model, model::kBertForSequenceClassification, config.model.name_or_path);
+    }
+    model->to(device);
+    for (const auto& parameter : model->parameters()) parameters.push_back(parameter);
+    // Every rank starts from rank 0's weights, whatever its initialisation did.
+    at::NoGradGuard no_grad;
+    for (const auto& parameter : parameters) comm->broadcast(parameter, 0);
+  }
+
+  void build_data_order() {
+    const TrainingArguments& args = config.training;
+    geometry = {args.per_device_train_batch_size, args.gradient_accumulation_steps, group.size()};
+    geometry.validate();
+    data::SamplerOptions options;
+    options.seed = static_cast<uint64_t>(args.effective_data_seed());
+    options.drop_last = args.dataloader_drop_last;
+    options.group_by_length = args.group_by_length;
+    std::vector<int64_t> lengths;
+    if (args.group_by_length) {
+      for (int64_t i = 0; i < train_data.num_samples(); ++i) lengths.push_back(train_data.sample_length(i));
+    }
+    sampler = std::make_unique<data::TrainSampler>(train_data.num_samples(), geometry.global_batch_size(), options,
+                                                   std::move(lengths));
+    total_steps = args.max_steps > 0
+                      ? args.max_steps
+                      : static_cast<int64_t>(std::ceil(args.num_train_epochs * sampler->steps_per_epoch()));
+    position = data::initial_position(*sampler);
+  }
+
+  void build_optimizer() {
+    const TrainingArguments& args = config.training;
+    dist::ReducerOptions reducer_options;
+    reducer_options.bucket_cap_mb = static_cast<double>(args.bucket_cap_bytes()) / (1024.0 * 1024.0);
+    reducer_options.fp16_all_reduce = args.ddp_allreduce_dtype == "fp16";
+    reducer = std::make_unique<dist::GradientReducer>(parameters, *comm, reducer_options);
+
+    std::vector<NamedParameter> named;
+    for (const auto& item : model->named_parameters()) named.push_back({item.key(), item.value()});
+    AdamWOptions adam{args.learning_rate, args.adam_beta1, args.adam_beta2, args.adam_epsilon, args.weight_decay};
+    optimizer = std::make_unique<AdamW>(std::move(named), adam);
+
+    ScheduleOptions schedule_options;
+    schedule_options.kind = parse_schedule_kind(args.lr_scheduler_type);
+    schedule_options.total_steps = total_steps;
+    schedule_options.warmup_steps = resolve_warmup_steps(args.warmup_steps, args.warmup_ratio, total_steps);
+    schedule = std::make_unique<LrSchedule>(schedule_options, args.learning_rate);
+
+    if (device.is_cuda() && (args.fp16 || args.bf16)) {
+      autocast_dtype = args.fp16 ? at::kHalf : at::kBFloat16;
+      if (args.fp16) scaler.emplace();
+    } else if (args.fp16 || args.bf16) {
+      spdlog::warn("fp16/bf16 compute needs a GPU: computing in fp32 on the CPU (gradients are still "
+                   "all-reduced in {})", args.ddp_allreduce_dtype);
+    }
+  }
+
+  // One optimizer step: forward/backward over this rank's micro-batches, gradient sync at the last
+  // one, then clip and update. Returns the mean loss over the whole global batch (all ranks).
+  double train_step(const data::TrainStep& step, StepTimer& timer, double& grad_norm, int64_t& global_tokens) {
+    const TrainingArguments& args = config.training;
+    model->train();
+    const double loss_scale = scaler ? scaler->scale() : 1.0;
+    double local_loss_sum = 0;
+    double local_tokens = 0;
+    reducer->set_sync(step.micro_batches.empty());  // a rank with no samples still joins the sync
+    for (size_t i = 0; i < step.micro_batches.size(); ++i) {
+      const data::Batch& micro = step.micro_batches[i].batch;
+      reducer->set_sync(i + 1 == step.micro_batches.size());
+      const BatchTensors batch = to_tensors(micro, device);
+      at::Tensor loss;
+      {
+        AutocastGuard autocast(autocast_dtype);
+        loss = *model->forward(batch.input_ids, batch.attention_mask, batch.token_type_ids, batch.labels).loss;
+      }
+      timer.lap(Phase::kForward);
+      // Each micro-batch's mean loss weighted by its share of the global batch (times the world
+      // size the reducer divides by): the averaged gradient is that of the global batch's mean loss,
+      // however the batch is split over ranks and micro-batches.
+      const double weight = static_cast<double>(micro.batch_size) * group.size() / step.global_samples;
+      (loss * (weight * loss_scale)).backward();
+      local_loss_sum += loss.item<double>() * static_cast<double>(micro.batch_size);
+      local_tokens += static_cast<double>(micro.num_tokens);
+      timer.lap(Phase::kBackward);
+    }
+    const bool finite = reducer->finish();
+    const std::vector<double> totals = comm->all_gather({local_loss_sum, local_tokens});
+    timer.lap(Phase::kCommWait);
+
+    double loss_sum = 0, tokens = 0;
+    for (size_t r = 0; r < totals.size(); r += 2) loss_sum += totals[r], tokens += totals[r + 1];
+    global_tokens = static_cast<int64_t>(tokens);
+    bool take_step = finite;
+    if (scaler) {
+      take_step = scaler->update(!finite);
+      if (take_step) {
+        at::NoGradGuard no_grad;
+        for (auto& parameter : parameters) parameter.mutable_grad().div_(loss_scale);
+      }
+    } else if (!finite) {
+      spdlog::warn("step {}: non-finite gradients on some rank; update skipped on all ranks", global_step + 1);
+    }
+    if (take_step) {
+      if (args.max_grad_norm > 0) grad_norm = clip_grad_norm(parameters, args.max_grad_norm);
+      optimizer->set_lr(schedule->lr(global_step));
+      optimizer->step();
+    }
+    optimizer->zero_grad();
+    timer.lap(Phase::kOptimizer);
+    return loss_sum / static_cast<double>(step.global_samples);
+  }
+};
+
+Trainer::Trainer(RunConfig config, const dist::ProcessGroup& group) {
+  const TrainingArguments& args = config.training;
+  if (group.rank() == 0) {
+    fs::create_directories(args.output_dir);
+    const std::string resolved = config.to_yaml();
+    spdlog::info("configuration:\n{}", resolved);
+    std::ofstream(fs::path(args.output_dir) / "training_config.yaml") << resolved;
+  }
+  group.barrier();  // output_dir exists before any rank needs it
+  state_ = std::make_unique<State>(std::move(config), group);
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::train() {
+  State& s = *state_;
+  const TrainingArguments& args = s.config.training;
+  const int64_t logging_every = resolve_interval(args.logging_steps, s.total_steps);
+  const int64_t eval_every = resolve_interval(args.eval_steps.value_or(args.logging_steps), s.total_steps);
+  spdlog::info("training: {} samples, {} steps ({} per epoch), global batch {} = {} per device x {} ranks x {} "
+               "accumulation, device {}",
+               s.train_data.num_samples(), s.total_steps, s.sampler->steps_per_epoch(), s.geometry.global_batch_size(),
+               args.per_device_train_batch_size, s.group.size(), args.gradient_accumulation_steps, s.device.str());
+
+  data::LoaderOptions loader_options;
+  loader_options.collate.pad_id = s.train_data.info().pad_id;
+  loader_options.collate.pad_to_multiple_of = s.config.data.pad_to_multiple_of.value_or(0);
+  data::TrainLoader loader(s.train_data, *s.sampler, s.geometry, s.group.rank(), s.position, loader_options);
+  ProgressReporter progress(s.total_steps, s.is_main() && !args.disable_tqdm);
+  StepTimer timer;
+  double window_loss = 0, total_loss = 0, grad_norm = 0;
+  int64_t window_steps = 0, window_samples = 0, window_tokens = 0;
+  const auto start = std::chrono::steady_clock::now();
+  auto window_start = start;
+
+  while (s.global_step < s.total_steps) {
+    timer.restart();
+    const data::TrainStep step = loader.next();
+    timer.lap(Phase::kData);
+    int64_t tokens = 0;
+    const double loss = s.train_step(step, timer, grad_norm, tokens);
+    ++s.global_step;
+    s.position = step.next_position;
+    window_loss += loss, total_loss += loss, ++window_steps;
+    window_samples += step.global_samples, window_tokens += tokens;
+
+    const auto now = std::chrono::steady_clock::now();
+    const double window_seconds = std::chrono::duration<double>(now - window_start).count();
+    const double epoch = static_cast<double>(step.position.epoch) +
+                         static_cast<double>(step.step_in_epoch + 1) / static_cast<double>(s.sampler->steps_per_epoch());
+    progress.update(s.global_step, loss, s.schedule->lr(s.global_step), window_samples / std::max(window_seconds, 1e-9));
+    if (args.logging_strategy == "steps" &&
+        (s.global_step % logging_every == 0 || (args.logging_first_step && s.global_step == 1))) {
+      s.history.record({{"loss", window_loss / window_steps},
+                        {"grad_norm", grad_norm},
+                        {"learning_rate", s.schedule->lr(s.global_step)},
+                        {"epoch", epoch},
+                        {"step", s.global_step},
+                        {"samples_per_second", window_samples / window_seconds},
+                        {"tokens_per_second", window_tokens / window_seconds},
+                        {"step_seconds", timer.take_means(window_steps)}});
+      window_loss = 0, window_steps = 0, window_samples = 0, window_tokens = 0, window_start = now;
+    }
+    const bool epoch_ended = step.next_position.epoch != step.position.epoch;
+    if (s.eval_data && ((args.eval_strategy == "steps" && s.global_step % eval_every == 0) ||
+                        (args.eval_strategy == "epoch" && epoch_ended))) {
+      auto metrics = evaluate(*s.model, *s.eval_data, *s.comm, args.per_device_eval_batch_size, s.config.data.task_name);
+      metrics["epoch"] = epoch;
+      metrics["step"] = s.global_step;
+      if (s.is_main()) spdlog::info("evaluation at step {}: {}", s.global_step, metrics.dump());
+      s.history.record(metrics);
+    }
+  }
+
+  const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  s.history.record({{"train_runtime", runtime},
+                    {"train_samples_per_second", s.total_steps * s.geometry.global_batch_size() / runtime},
+                    {"train_steps_per_second", s.total_steps / runtime},
+                    {"train_loss", total_loss / std::max<int64_t>(1, s.total_steps)},
+                    {"step", s.global_step}});
+  if (s.is_main()) {
+    model::save_hf_checkpoint(*s.model, args.output_dir);
+    spdlog::info("saved the final model to {}", args.output_dir);
+  }
+  s.group.barrier();  // no rank exits (and tears MPI down) while rank 0 is still writing
+}
+
+}  // namespace dtrain::train

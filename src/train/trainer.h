@@ -1,0 +1,30 @@
+#pragma once
+// The training loop: each rank trains on its share of every global batch, gradients are averaged
+// at the accumulation boundary by the gradient reducer, and every rank steps the optimizer in
+// lockstep. Rank 0 logs, evaluates into metrics and writes the final model.
+#include <memory>
+
+#include "train/run_config.h"
+
+namespace dtrain::dist {
+class ProcessGroup;
+}
+
+namespace dtrain::train {
+
+class Trainer {
+ public:
+  Trainer(RunConfig config, const dist::ProcessGroup& group);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Trains for num_train_epochs (or max_steps), then saves the model to output_dir.
+  void train();
+
+ private:
+  struct State;  // the model, data, optimizer and bookkeeping: kept out of this header (torch)
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace dtrain::train
