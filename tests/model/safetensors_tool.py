@@ -4,6 +4,8 @@ Hugging Face BERT checkpoint fixtures, for the C++ checkpoint tests.
   write-dtypes OUT                      tensors of known values in F32, F16, BF16, I64
   rewrite IN OUT                        check IN follows the format, write its tensors to OUT
                                         (reversed order, no padding) with this writer
+  check-bert DIR                        check a folder dtrain saved is what transformers'
+                                        BertForSequenceClassification.from_pretrained expects
   bert DIR --variant V --dtype D        a random HF-layout BERT checkpoint in DIR, plus
                                         DIR/expected/model.safetensors: the F32 values (after
                                         rounding to D) under dtrain's parameter names
@@ -202,6 +204,27 @@ def write_bert(folder, variant, dtype, seed, num_labels=3):
         write(os.path.join(folder, "model.safetensors"), stored)
 
 
+def check_bert(folder):
+    with open(os.path.join(folder, "config.json")) as f:
+        config = json.load(f)
+    expect = {"model_type": "bert", "architectures": ["BertForSequenceClassification"], "torch_dtype": "float32"}
+    for key, value in expect.items():
+        if config.get(key) != value:
+            fail(f"config.json: {key} is {config.get(key)!r}, expected {value!r}")
+    id2label = {int(k): v for k, v in config["id2label"].items()}
+    if sorted(id2label) != list(range(len(id2label))):
+        fail(f"config.json: id2label keys {sorted(id2label)} are not 0..n-1")
+    if {v: k for k, v in id2label.items()} != config["label2id"]:
+        fail("config.json: label2id is not the inverse of id2label")
+    _, tensors = read(os.path.join(folder, "model.safetensors"))
+    stored = {name: (dtype, tuple(shape)) for name, dtype, shape, _ in tensors}
+    wanted = {name: ("F32", shape) for name, shape in bert_shapes(config, len(id2label)).items()}
+    if stored != wanted:
+        fail(f"model.safetensors: tensors differ from HF's: extra {sorted(set(stored) - set(wanted))}, "
+             f"missing {sorted(set(wanted) - set(stored))}, "
+             f"mismatched {sorted(k for k in stored if k in wanted and stored[k] != wanted[k])}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -210,6 +233,8 @@ def main():
     copy = commands.add_parser("rewrite")
     copy.add_argument("source")
     copy.add_argument("out")
+    check = commands.add_parser("check-bert")
+    check.add_argument("folder")
     bert = commands.add_parser("bert")
     bert.add_argument("folder")
     bert.add_argument("--variant", default="plain",
@@ -221,6 +246,8 @@ def main():
         write_dtypes(args.out)
     elif args.command == "rewrite":
         rewrite(args.source, args.out)
+    elif args.command == "check-bert":
+        check_bert(args.folder)
     else:
         write_bert(args.folder, args.variant, args.dtype, args.seed)
 
