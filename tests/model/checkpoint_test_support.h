@@ -21,12 +21,13 @@ inline void run_safetensors_tool(const std::string& arguments) {
 }
 
 // Expects `statement` to throw dtrain::Error whose message contains every one of `parts`.
-#define EXPECT_DTRAIN_ERROR(statement, ...)                                                              \
-  try {                                                                                                  \
-    statement;                                                                                           \
-    ADD_FAILURE() << "expected dtrain::Error from " #statement;                                          \
-  } catch (const ::dtrain::Error& error) {                                                               \
-    for (const std::string& part : {__VA_ARGS__}) EXPECT_THAT(error.what(), ::testing::HasSubstr(part)); \
+#define EXPECT_DTRAIN_ERROR(statement, ...)                                         \
+  try {                                                                             \
+    statement;                                                                      \
+    ADD_FAILURE() << "expected dtrain::Error from " #statement;                     \
+  } catch (const ::dtrain::Error& error) {                                          \
+    for (const std::string& part : std::initializer_list<std::string>{__VA_ARGS__}) \
+      EXPECT_THAT(error.what(), ::testing::HasSubstr(part));                        \
   }
 
 }  // namespace dtrain::testing
