@@ -2,15 +2,21 @@
 // BERT WordPiece tokenizer that reproduces the Hugging Face fast tokenizer (`tokenizers`)
 // id for id: BertNormalizer -> BertPreTokenizer -> WordPiece -> [CLS] a [SEP] (b [SEP]),
 // with `longest_first` truncation exactly as the fast tokenizer performs it.
+#include <bitset>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace dtrain::data {
+
+class BertNormalizer;
+class WordPiece;
 
 struct TokenizerSettings {
   bool lowercase = true;
@@ -44,7 +50,8 @@ class BertTokenizer {
   std::vector<int32_t> tokenize(std::string_view text) const;
 
   // [CLS] a [SEP] or [CLS] a [SEP] b [SEP], truncated `longest_first` to max_length tokens.
-  // Throws dtrain::Error when max_length cannot hold the special tokens.
+  // Throws dtrain::Error when max_length cannot hold the special tokens, and
+  // "invalid UTF-8 at byte N" (N counted from 0) for malformed text (tokenize() too).
   Encoding encode(std::string_view text_a, std::optional<std::string_view> text_b, int max_length) const;
 
   int vocab_size() const { return static_cast<int>(vocab_.size()); }
@@ -53,13 +60,24 @@ class BertTokenizer {
   int32_t sep_id() const { return sep_id_; }
   int32_t unk_id() const { return unk_id_; }
   const TokenizerSettings& settings() const { return settings_; }
-  const std::string& vocab_sha256() const { return vocab_sha256_; }  // of vocab.txt's tokens, one per line
+  // SHA-256 (hex) of the vocabulary tokens joined with "\n" (no trailing newline): names the
+  // vocabulary independently of the file's line endings.
+  const std::string& vocab_sha256() const { return vocab_sha256_; }
   const std::vector<std::string>& vocab() const { return vocab_; }
 
  private:
+  void append_ids(std::string_view text, std::vector<int32_t>& ids) const;
+  void append_segment_ids(std::string_view segment, std::size_t base, std::string& normalized,
+                          std::vector<int32_t>& ids) const;
+
   std::vector<std::string> vocab_;
-  std::unordered_map<std::string, int32_t> token_to_id_;
   TokenizerSettings settings_;
+  // Immutable after construction, so copies of a tokenizer share them.
+  std::shared_ptr<const WordPiece> wordpiece_;
+  std::shared_ptr<const BertNormalizer> normalizer_;
+  // Special tokens matched in raw text, longest first, and the bytes they can start with.
+  std::vector<std::pair<std::string, int32_t>> special_tokens_;
+  std::bitset<256> special_first_bytes_;
   int32_t pad_id_ = 0, cls_id_ = 0, sep_id_ = 0, unk_id_ = 0;
   std::string vocab_sha256_;
 };

@@ -8,8 +8,8 @@
 namespace dtrain::model {
 
 std::string torch_runtime_summary() {
-  return fmt::format("LibTorch {}, {} intra-op threads, CUDA available: {}", TORCH_VERSION, at::get_num_threads(),
-                     at::hasCUDA() ? "yes" : "no");
+  return fmt::format("LibTorch {}, {} intra-op threads, CUDA available: {}", TORCH_VERSION,
+                     at::get_num_threads(), at::hasCUDA() ? "yes" : "no");
 }
 
 }  // namespace dtrain::model

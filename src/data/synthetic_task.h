@@ -1,0 +1,18 @@
+#pragma once
+// A small, learnable sentence-pair classification task with its own vocabulary, so dtrain can be
+// tried end to end without downloads: label 1 when the second sentence repeats a word of the first.
+#include <cstdint>
+#include <filesystem>
+
+namespace dtrain::data {
+
+struct SyntheticTaskFiles {
+  std::filesystem::path tokenizer_folder;  // holds vocab.txt, loadable by BertTokenizer::from_folder
+  std::filesystem::path train, dev;        // GLUE-style TSVs: sentence1, sentence2, label
+};
+
+// Writes the task under `folder` (created if needed). The same seed gives the same files everywhere.
+SyntheticTaskFiles write_synthetic_task(const std::filesystem::path& folder, int64_t train_rows,
+                                        int64_t dev_rows, uint64_t seed);
+
+}  // namespace dtrain::data

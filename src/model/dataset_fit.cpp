@@ -1,0 +1,31 @@
+#include "model/dataset_fit.h"
+
+#include "common/error.h"
+#include "data/bert_tokenizer.h"
+
+namespace dtrain::model {
+
+void check_dataset_fits_model(const data::DatasetReader& dataset, const BertConfig& config,
+                              const std::filesystem::path& model_folder) {
+  const data::DatasetInfo& info = dataset.info();
+  // The dataset's writer and reader guarantee every id is below info.vocab_size, so this bounds
+  // every token id by the embedding's row count.
+  DTRAIN_CHECK(info.vocab_size <= config.vocab_size,
+               "{}: tokenized with a vocabulary of {} tokens, but the model in {} has only {} (vocab_size); "
+               "prepare the data with the model's tokenizer",
+               dataset.path().string(), info.vocab_size, model_folder.string(), config.vocab_size);
+  DTRAIN_CHECK(info.max_length <= config.max_position_embeddings,
+               "{}: sequences of up to {} tokens, but the model in {} has only {} positions "
+               "(max_position_embeddings); prepare the data with a smaller --max-length",
+               dataset.path().string(), info.max_length, model_folder.string(),
+               config.max_position_embeddings);
+  const auto vocab_file = model_folder / "vocab.txt";
+  if (!std::filesystem::exists(vocab_file)) return;
+  const std::string model_sha256 = data::BertTokenizer::from_folder(model_folder).vocab_sha256();
+  DTRAIN_CHECK(model_sha256 == info.vocab_sha256,
+               "{}: tokenized with a different vocabulary (sha256 {}) than {} (sha256 {}); prepare the data "
+               "with the model's tokenizer",
+               dataset.path().string(), info.vocab_sha256, vocab_file.string(), model_sha256);
+}
+
+}  // namespace dtrain::model

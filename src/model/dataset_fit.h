@@ -1,0 +1,17 @@
+#pragma once
+// Whether a prepared dataset can be fed to a model: its token ids must index the model's embedding,
+// its sequences fit the position embeddings, and, when the model folder carries its tokenizer's
+// vocab.txt, it must have been tokenized with that very vocabulary (else ids mean other words and
+// the model silently computes nonsense).
+#include <filesystem>
+
+#include "data/dataset_reader.h"
+#include "model/bert_config.h"
+
+namespace dtrain::model {
+
+// Throws dtrain::Error naming the dataset, the model folder and the mismatch.
+void check_dataset_fits_model(const data::DatasetReader& dataset, const BertConfig& config,
+                              const std::filesystem::path& model_folder);
+
+}  // namespace dtrain::model
