@@ -11,7 +11,8 @@ std::unique_ptr<Communicator> make_communicator(const ProcessGroup& group, const
 #ifdef DTRAIN_WITH_CUDA
     return make_nccl_communicator(group, device.has_index() ? device.index() : group.local_rank());
 #else
-    DTRAIN_FAIL("device {} needs the NCCL backend, but this dtrain was built without CUDA/NCCL", device.str());
+    DTRAIN_FAIL("device {} needs the NCCL backend, but this dtrain was built without CUDA/NCCL",
+                device.str());
 #endif
   }
   DTRAIN_CHECK(device.is_cpu(), "no communication backend for device {} (use cpu or cuda)", device.str());

@@ -8,7 +8,8 @@
 
 namespace dtrain::dist {
 
-GradientReducer::GradientReducer(std::vector<at::Tensor> parameters, Communicator& comm, ReducerOptions options)
+GradientReducer::GradientReducer(std::vector<at::Tensor> parameters, Communicator& comm,
+                                 ReducerOptions options)
     : parameters_(std::move(parameters)), comm_(comm), inverse_world_size_(1.0 / comm.size()) {
   DTRAIN_ASSERT(!parameters_.empty(), "GradientReducer needs at least one parameter");
   DTRAIN_ASSERT(options.bucket_cap_mb > 0, "bucket_cap_mb must be positive, got {}", options.bucket_cap_mb);
@@ -22,7 +23,8 @@ GradientReducer::GradientReducer(std::vector<at::Tensor> parameters, Communicato
   assign_buckets(options.bucket_cap_mb, options.fp16_all_reduce ? at::kHalf : at::kFloat);
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     // The hook captures the index, not the tensor: a tensor owning a hook that owns the tensor leaks.
-    hook_handles_.push_back(parameters_[i].register_hook([this, i](const at::Tensor& grad) { on_gradient(i, grad); }));
+    hook_handles_.push_back(
+        parameters_[i].register_hook([this, i](const at::Tensor& grad) { on_gradient(i, grad); }));
   }
 }
 
@@ -39,7 +41,8 @@ void GradientReducer::assign_buckets(double bucket_cap_mb, at::ScalarType comm_t
     const std::int64_t numel = parameters_[i].numel();
     // A parameter that does not fit the open bucket starts a new one; one larger than the cap
     // therefore ends up alone.
-    if (buckets_.empty() || (bucket_elements.back() > 0 && (bucket_elements.back() + numel) * element_size > cap_bytes)) {
+    if (buckets_.empty() ||
+        (bucket_elements.back() > 0 && (bucket_elements.back() + numel) * element_size > cap_bytes)) {
       buckets_.emplace_back();
       bucket_elements.push_back(0);
     }
@@ -76,7 +79,9 @@ void GradientReducer::pack(std::size_t index, const at::Tensor& incoming) {
   if (!incoming.defined() && !accumulated.defined()) {
     slot.zero_();
   } else {
-    at::Tensor total = !accumulated.defined() ? incoming : !incoming.defined() ? accumulated : accumulated + incoming;
+    at::Tensor total = !accumulated.defined() ? incoming
+                       : !incoming.defined()  ? accumulated
+                                              : accumulated + incoming;
     // Divide before the sum: each rank's share stays in fp16 range whenever the average does.
     slot.copy_(total.reshape({-1}) * inverse_world_size_);
   }
@@ -108,7 +113,8 @@ bool GradientReducer::finish() {
 
   const auto wait_start = std::chrono::steady_clock::now();
   for (Bucket& bucket : buckets_) bucket.work->wait();
-  stats_.comm_wait_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
+  stats_.comm_wait_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
 
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     at::Tensor& grad = parameters_[i].mutable_grad();

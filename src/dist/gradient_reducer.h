@@ -32,8 +32,8 @@ struct ReducerOptions {
 };
 
 struct ReducerStats {
-  std::int64_t bytes_communicated = 0;      // payload this rank all-reduced, all steps together
-  double comm_wait_seconds = 0.0;           // time finish() blocked waiting for collectives
+  std::int64_t bytes_communicated = 0;            // payload this rank all-reduced, all steps together
+  double comm_wait_seconds = 0.0;                 // time finish() blocked waiting for collectives
   std::int64_t buckets_launched_in_backward = 0;  // started by hooks, overlapping backward
   std::int64_t buckets_launched_in_finish = 0;    // started only when finish() filled them
 };
@@ -64,7 +64,7 @@ class GradientReducer {
  private:
   struct Bucket {
     std::vector<std::size_t> parameters;
-    at::Tensor flat;  // communication dtype, on the parameters' device
+    at::Tensor flat;           // communication dtype, on the parameters' device
     std::size_t unpacked = 0;  // parameters still waiting for their gradient this step
     std::unique_ptr<PendingWork> work;
   };

@@ -21,7 +21,7 @@ namespace {
 
 // F16C converts 8 halves to 8 floats (and back, rounding to nearest even) per instruction.
 __attribute__((target("avx,f16c"))) void add_half_into_f16c(const std::uint16_t* in, std::uint16_t* inout,
-                                                               std::size_t count) {
+                                                            std::size_t count) {
   std::size_t i = 0;
   for (; i + 8 <= count; i += 8) {
     const __m256 a = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i)));

@@ -19,7 +19,8 @@ void sum_half_buffers(void* in, void* inout, int* count, MPI_Datatype*) {
 void check_cpu_contiguous(const at::Tensor& tensor, const char* operation) {
   DTRAIN_ASSERT(tensor.defined() && tensor.device().is_cpu() && tensor.is_contiguous(),
                 "{} over MPI needs a defined, contiguous CPU tensor (got {} on {})", operation,
-                tensor.defined() ? tensor.toString() : "undefined", tensor.defined() ? tensor.device().str() : "-");
+                tensor.defined() ? tensor.toString() : "undefined",
+                tensor.defined() ? tensor.device().str() : "-");
 }
 
 // MPI counts are ints: operate on at most INT_MAX elements at a time.
@@ -55,10 +56,11 @@ HalfSumOp::~HalfSumOp() {
 MpiCommunicator::MpiCommunicator(MPI_Comm parent) : comm_(OwnedComm::duplicate(parent)) {
   int thread_level = MPI_THREAD_SINGLE;
   DTRAIN_MPI_CHECK(MPI_Query_thread(&thread_level));
-  DTRAIN_ASSERT(thread_level >= MPI_THREAD_MULTIPLE,
-                "the MPI communicator needs MPI_THREAD_MULTIPLE but MPI granted level {} (hint: initialise MPI "
-                "with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...) or let dist::ProcessGroup do it)",
-                thread_level);
+  DTRAIN_ASSERT(
+      thread_level >= MPI_THREAD_MULTIPLE,
+      "the MPI communicator needs MPI_THREAD_MULTIPLE but MPI granted level {} (hint: initialise MPI "
+      "with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...) or let dist::ProcessGroup do it)",
+      thread_level);
   DTRAIN_MPI_CHECK(MPI_Comm_rank(comm_.get(), &rank_));
   DTRAIN_MPI_CHECK(MPI_Comm_size(comm_.get(), &size_));
 }
@@ -81,8 +83,7 @@ std::unique_ptr<PendingWork> MpiCommunicator::start_all_reduce_sum(const at::Ten
     auto* bytes = static_cast<char*>(tensor.data_ptr());
     const std::int64_t element_size = tensor.element_size();
     in_int_sized_chunks(tensor.numel(), [&](std::int64_t offset, int count) {
-      DTRAIN_MPI_CHECK(
-          MPI_Allreduce(MPI_IN_PLACE, bytes + offset * element_size, count, datatype, op, comm));
+      DTRAIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, bytes + offset * element_size, count, datatype, op, comm));
     });
   }));
 }
@@ -123,6 +124,8 @@ std::vector<double> MpiCommunicator::gather(const std::vector<double>& local, in
   return all;
 }
 
-void MpiCommunicator::run_on_comm_thread(std::function<void()> job) { thread_.submit(std::move(job)).get(); }
+void MpiCommunicator::run_on_comm_thread(std::function<void()> job) {
+  thread_.submit(std::move(job)).get();
+}
 
 }  // namespace dtrain::dist

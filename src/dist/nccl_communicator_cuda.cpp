@@ -137,7 +137,9 @@ class NcclCommunicator final : public Communicator {
 
   // Host-side collectives (small metric buffers, barriers) go over MPI.
   void barrier() override { host_.barrier(); }
-  std::vector<double> all_gather(const std::vector<double>& local) override { return host_.all_gather(local); }
+  std::vector<double> all_gather(const std::vector<double>& local) override {
+    return host_.all_gather(local);
+  }
   std::vector<double> gather(const std::vector<double>& local, int root) override {
     return host_.gather(local, root);
   }
@@ -146,8 +148,9 @@ class NcclCommunicator final : public Communicator {
   void check_on_device(const at::Tensor& tensor, const char* operation) const {
     DTRAIN_ASSERT(tensor.defined() && tensor.device().is_cuda() && tensor.device().index() == device_index_ &&
                       tensor.is_contiguous(),
-                  "{} over NCCL needs a contiguous tensor on cuda:{} (got {} on {})", operation, device_index_,
-                  tensor.defined() ? tensor.toString() : "undefined", tensor.defined() ? tensor.device().str() : "-");
+                  "{} over NCCL needs a contiguous tensor on cuda:{} (got {} on {})", operation,
+                  device_index_, tensor.defined() ? tensor.toString() : "undefined",
+                  tensor.defined() ? tensor.device().str() : "-");
   }
 
   // The collective must see everything the default stream has queued so far (e.g. gradients).

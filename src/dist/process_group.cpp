@@ -6,7 +6,9 @@
 
 namespace dtrain::dist {
 
-OwnedComm::~OwnedComm() { reset(); }
+OwnedComm::~OwnedComm() {
+  reset();
+}
 
 OwnedComm::OwnedComm(OwnedComm&& other) noexcept : comm_(std::exchange(other.comm_, MPI_COMM_NULL)) {}
 
@@ -47,8 +49,7 @@ MpiRuntime::~MpiRuntime() {
   if (owns_mpi_) MPI_Finalize();
 }
 
-ProcessGroup::ProcessGroup()
-    : runtime_(MPI_THREAD_MULTIPLE), world_(OwnedComm::duplicate(MPI_COMM_WORLD)) {
+ProcessGroup::ProcessGroup() : runtime_(MPI_THREAD_MULTIPLE), world_(OwnedComm::duplicate(MPI_COMM_WORLD)) {
   DTRAIN_MPI_CHECK(MPI_Comm_rank(world_.get(), &rank_));
   DTRAIN_MPI_CHECK(MPI_Comm_size(world_.get(), &size_));
   // Ranks sharing memory are the ranks of one node: their order there is the GPU index.
@@ -59,6 +60,8 @@ ProcessGroup::ProcessGroup()
   DTRAIN_MPI_CHECK(MPI_Comm_size(node, &local_size_));
 }
 
-void ProcessGroup::barrier() const { DTRAIN_MPI_CHECK(MPI_Barrier(world_.get())); }
+void ProcessGroup::barrier() const {
+  DTRAIN_MPI_CHECK(MPI_Barrier(world_.get()));
+}
 
 }  // namespace dtrain::dist

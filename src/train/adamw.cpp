@@ -22,7 +22,8 @@ AdamW::AdamW(std::vector<NamedParameter> parameters, AdamWOptions options) : opt
   DTRAIN_CHECK(options.lr >= 0 && options.eps >= 0 && options.weight_decay >= 0,
                "AdamW: learning_rate, adam_epsilon and weight_decay must not be negative");
   DTRAIN_CHECK(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1,
-               "AdamW: adam_beta1 and adam_beta2 must be in [0, 1), got {} and {}", options.beta1, options.beta2);
+               "AdamW: adam_beta1 and adam_beta2 must be in [0, 1), got {} and {}", options.beta1,
+               options.beta2);
   for (NamedParameter& parameter : parameters) {
     const double weight_decay = uses_weight_decay(parameter.name) ? options.weight_decay : 0.0;
     entries_.push_back(Entry{std::move(parameter), weight_decay, {}});
@@ -71,7 +72,8 @@ void AdamW::load_state_dict(const AdamWState& state) {
   for (Entry& entry : entries_) by_name[entry.parameter.name] = &entry;
   for (const auto& [name, saved] : state) {
     auto found = by_name.find(name);
-    DTRAIN_CHECK(found != by_name.end(), "optimizer state names parameter '{}', which the model does not have", name);
+    DTRAIN_CHECK(found != by_name.end(),
+                 "optimizer state names parameter '{}', which the model does not have", name);
     const at::Tensor& param = found->second->parameter.tensor;
     DTRAIN_CHECK(saved.step > 0 && saved.exp_avg.defined() && saved.exp_avg_sq.defined() &&
                      saved.exp_avg.sizes() == param.sizes() && saved.exp_avg_sq.sizes() == param.sizes(),

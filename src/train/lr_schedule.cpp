@@ -34,14 +34,16 @@ ScheduleKind parse_schedule_kind(const std::string& name) {
 
 std::int64_t resolve_warmup_steps(std::int64_t warmup_steps, double warmup_ratio, std::int64_t total_steps) {
   DTRAIN_CHECK(warmup_steps >= 0, "warmup_steps must not be negative, got {}", warmup_steps);
-  DTRAIN_CHECK(warmup_ratio >= 0 && warmup_ratio <= 1, "warmup_ratio must be in [0, 1], got {}", warmup_ratio);
+  DTRAIN_CHECK(warmup_ratio >= 0 && warmup_ratio <= 1, "warmup_ratio must be in [0, 1], got {}",
+               warmup_ratio);
   if (warmup_steps > 0) return warmup_steps;
   return static_cast<std::int64_t>(std::ceil(static_cast<double>(total_steps) * warmup_ratio));
 }
 
 LrSchedule::LrSchedule(ScheduleOptions options, double base_lr) : options_(options), base_lr_(base_lr) {
   if (options_.kind == ScheduleKind::kPolynomial) {
-    DTRAIN_CHECK(base_lr > options_.lr_end, "polynomial schedule: lr_end ({}) must be smaller than the learning rate ({})",
+    DTRAIN_CHECK(base_lr > options_.lr_end,
+                 "polynomial schedule: lr_end ({}) must be smaller than the learning rate ({})",
                  options_.lr_end, base_lr);
   }
   if (options_.kind == ScheduleKind::kInverseSqrt && !options_.timescale) {
@@ -73,7 +75,8 @@ double LrSchedule::decay_factor(std::int64_t step) const {
       return std::max(0.0, 0.5 * (1.0 + std::cos(kPi * options_.num_cycles.value_or(0.5) * 2.0 * progress)));
     case ScheduleKind::kCosineWithRestarts:
       if (progress >= 1.0) return 0.0;
-      return std::max(0.0, 0.5 * (1.0 + std::cos(kPi * std::fmod(options_.num_cycles.value_or(1.0) * progress, 1.0))));
+      return std::max(
+          0.0, 0.5 * (1.0 + std::cos(kPi * std::fmod(options_.num_cycles.value_or(1.0) * progress, 1.0))));
     case ScheduleKind::kPolynomial: {
       if (step > total) return options_.lr_end / base_lr_;
       const double lr_range = base_lr_ - options_.lr_end;

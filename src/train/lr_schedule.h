@@ -8,7 +8,15 @@
 
 namespace dtrain::train {
 
-enum class ScheduleKind { kLinear, kCosine, kCosineWithRestarts, kPolynomial, kConstant, kConstantWithWarmup, kInverseSqrt };
+enum class ScheduleKind {
+  kLinear,
+  kCosine,
+  kCosineWithRestarts,
+  kPolynomial,
+  kConstant,
+  kConstantWithWarmup,
+  kInverseSqrt
+};
 
 // Parses a Trainer lr_scheduler_type name ("linear", "cosine", ...).
 ScheduleKind parse_schedule_kind(const std::string& name);
@@ -23,8 +31,8 @@ struct ScheduleOptions {
   // cosine: number of half-periods x 2 (transformers' default 0.5 = one half cosine);
   // cosine_with_restarts: number of hard restarts (default 1). Unset picks the kind's default.
   std::optional<double> num_cycles;
-  double power = 1.0;    // polynomial
-  double lr_end = 1e-7;  // polynomial
+  double power = 1.0;                     // polynomial
+  double lr_end = 1e-7;                   // polynomial
   std::optional<std::int64_t> timescale;  // inverse_sqrt; unset: warmup_steps, or 10000 without warmup
 };
 
