@@ -1,0 +1,152 @@
+#include "dist/gradient_reducer.h"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+
+#include "common/error.h"
+
+namespace dtrain::dist {
+
+GradientReducer::GradientReducer(std::vector<at::Tensor> parameters, Communicator& comm,
+                                 ReducerOptions options)
+    : parameters_(std::move(parameters)), comm_(comm), inverse_world_size_(1.0 / comm.size()) {
+  DTRAIN_ASSERT(!parameters_.empty(), "GradientReducer needs at least one parameter");
+  DTRAIN_ASSERT(options.bucket_cap_mb > 0, "bucket_cap_mb must be positive, got {}", options.bucket_cap_mb);
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    const at::Tensor& parameter = parameters_[i];
+    DTRAIN_ASSERT(parameter.is_leaf() && parameter.requires_grad() && parameter.scalar_type() == at::kFloat &&
+                      parameter.device() == parameters_.front().device(),
+                  "parameter {} must be an fp32 leaf requiring grad on {} (got {} on {})", i,
+                  parameters_.front().device().str(), parameter.toString(), parameter.device().str());
+  }
+  assign_buckets(options.bucket_cap_mb, options.fp16_all_reduce ? at::kHalf : at::kFloat);
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    // The hook captures the index, not the tensor: a tensor owning a hook that owns the tensor leaks.
+    hook_handles_.push_back(
+        parameters_[i].register_hook([this, i](const at::Tensor& grad) { on_gradient(i, grad); }));
+  }
+}
+
+GradientReducer::~GradientReducer() {
+  for (std::size_t i = 0; i < hook_handles_.size(); ++i) parameters_[i].remove_hook(hook_handles_[i]);
+}
+
+void GradientReducer::assign_buckets(double bucket_cap_mb, at::ScalarType comm_type) {
+  const auto cap_bytes = static_cast<std::int64_t>(bucket_cap_mb * 1024 * 1024);
+  const std::int64_t element_size = static_cast<std::int64_t>(c10::elementSize(comm_type));
+  slots_.resize(parameters_.size());
+  std::vector<std::int64_t> bucket_elements;
+  for (std::size_t i = parameters_.size(); i-- > 0;) {
+    const std::int64_t numel = parameters_[i].numel();
+    // A parameter that does not fit the open bucket starts a new one; one larger than the cap
+    // therefore ends up alone.
+    if (buckets_.empty() ||
+        (bucket_elements.back() > 0 && (bucket_elements.back() + numel) * element_size > cap_bytes)) {
+      buckets_.emplace_back();
+      bucket_elements.push_back(0);
+    }
+    slots_[i] = Slot{buckets_.size() - 1, bucket_elements.back(), false};
+    buckets_.back().parameters.push_back(i);
+    bucket_elements.back() += numel;
+  }
+  const auto options = parameters_.front().options().dtype(comm_type).requires_grad(false);
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    buckets_[b].flat = at::empty({bucket_elements[b]}, options);
+    buckets_[b].unpacked = buckets_[b].parameters.size();
+  }
+}
+
+void GradientReducer::set_sync(bool sync) {
+  DTRAIN_ASSERT(next_bucket_ == 0, "set_sync() while a reduction is in flight (call finish() first)");
+  sync_ = sync;
+}
+
+void GradientReducer::on_gradient(std::size_t index, const at::Tensor& incoming) {
+  if (!sync_) return;
+  DTRAIN_ASSERT(!slots_[index].packed,
+                "parameter {} received a second gradient before finish() (hint: set_sync(true) only for the "
+                "last backward of a step, and call finish() after it)",
+                index);
+  pack(index, incoming);
+  launch_completed_buckets(/*in_backward=*/true);
+}
+
+void GradientReducer::pack(std::size_t index, const at::Tensor& incoming) {
+  // Autograd adds `incoming` to .grad only after this hook, so the final gradient is built here.
+  const at::Tensor& accumulated = parameters_[index].grad();
+  at::Tensor slot = slot_view(index);
+  if (!incoming.defined() && !accumulated.defined()) {
+    slot.zero_();
+  } else {
+    at::Tensor total = !accumulated.defined() ? incoming
+                       : !incoming.defined()  ? accumulated
+                                              : accumulated + incoming;
+    // Divide before the sum: each rank's share stays in fp16 range whenever the average does.
+    slot.copy_(total.reshape({-1}) * inverse_world_size_);
+  }
+  Slot& entry = slots_[index];
+  entry.packed = true;
+  --buckets_[entry.bucket].unpacked;
+}
+
+void GradientReducer::launch_completed_buckets(bool in_backward) {
+  while (next_bucket_ < buckets_.size() && buckets_[next_bucket_].unpacked == 0) {
+    Bucket& bucket = buckets_[next_bucket_++];
+    bucket.work = comm_.start_all_reduce_sum(bucket.flat);
+    stats_.bytes_communicated += static_cast<std::int64_t>(bucket.flat.nbytes());
+    ++(in_backward ? stats_.buckets_launched_in_backward : stats_.buckets_launched_in_finish);
+  }
+}
+
+at::Tensor GradientReducer::slot_view(std::size_t index) const {
+  const Slot& slot = slots_[index];
+  return buckets_[slot.bucket].flat.narrow(0, slot.offset, parameters_[index].numel());
+}
+
+bool GradientReducer::finish() {
+  DTRAIN_ASSERT(sync_, "finish() without a synchronising backward (hint: call set_sync(true) before it)");
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    if (!slots_[i].packed) pack(i, at::Tensor());
+  }
+  launch_completed_buckets(/*in_backward=*/false);
+
+  const auto wait_start = std::chrono::steady_clock::now();
+  for (Bucket& bucket : buckets_) bucket.work->wait();
+  stats_.comm_wait_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
+
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    at::Tensor& grad = parameters_[i].mutable_grad();
+    if (!grad.defined()) grad = at::empty_like(parameters_[i], at::MemoryFormat::Contiguous);
+    grad.copy_(slot_view(i).view(parameters_[i].sizes()));
+  }
+  const bool finite = all_finite_on_every_rank();
+
+  for (Slot& slot : slots_) slot.packed = false;
+  for (Bucket& bucket : buckets_) {
+    bucket.work.reset();
+    bucket.unpacked = bucket.parameters.size();
+  }
+  next_bucket_ = 0;
+  sync_ = false;
+  return finite;
+}
+
+bool GradientReducer::all_finite_on_every_rank() {
+  // Ranks could in principle round an overflowing sum differently, so they vote: any rank seeing
+  // a non-finite value makes the step skip everywhere.
+  at::Tensor nonfinite = at::zeros({1}, buckets_.front().flat.options().dtype(at::kFloat));
+  for (const Bucket& bucket : buckets_) nonfinite.add_(at::logical_not(at::isfinite(bucket.flat)).any());
+  nonfinite.clamp_max_(1.0);
+  comm_.all_reduce_sum(nonfinite);
+  return nonfinite.item<float>() == 0.0f;
+}
+
+std::vector<std::vector<std::size_t>> GradientReducer::bucket_layout() const {
+  std::vector<std::vector<std::size_t>> layout;
+  for (const Bucket& bucket : buckets_) layout.push_back(bucket.parameters);
+  return layout;
+}
+
+}  // namespace dtrain::dist

@@ -1,0 +1,175 @@
+// NCCL backend. Uses only the CUDA runtime API and NCCL on raw data pointers, so it builds against
+// any LibTorch (including a CPU-only one) and needs no c10/cuda headers. Assumption: dtrain runs
+// its GPU work on CUDA's legacy default stream (LibTorch's default), which is what collectives are
+// ordered against.
+#include <cuda_runtime_api.h>
+#include <mpi.h>
+#include <nccl.h>
+
+#include <utility>
+
+#include "common/error.h"
+#include "dist/mpi_check.h"
+#include "dist/mpi_communicator.h"
+#include "dist/nccl_communicator.h"
+
+namespace dtrain::dist {
+namespace {
+
+void check_cuda(cudaError_t code, const char* call, const char* file, int line) {
+  if (code == cudaSuccess) return;
+  throw Error(at_source(file, line,
+                        fmt::format("{} failed: {} (hint: check CUDA_VISIBLE_DEVICES, that each rank's "
+                                    "device index exists, and that the driver supports this CUDA runtime)",
+                                    call, cudaGetErrorString(code))));
+}
+
+void check_nccl(ncclResult_t code, const char* call, const char* file, int line) {
+  if (code == ncclSuccess) return;
+  throw Error(at_source(file, line,
+                        fmt::format("{} failed: {} (hint: rerun with NCCL_DEBUG=INFO; every rank must reach "
+                                    "the same collectives, and the nodes must reach each other)",
+                                    call, ncclGetErrorString(code))));
+}
+
+#define DTRAIN_CUDA_CHECK(call) check_cuda((call), #call, __FILE__, __LINE__)
+#define DTRAIN_NCCL_CHECK(call) check_nccl((call), #call, __FILE__, __LINE__)
+
+class CudaStream {
+ public:
+  CudaStream() { DTRAIN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+  ~CudaStream() { cudaStreamDestroy(stream_); }
+  CudaStream(const CudaStream&) = delete;
+  CudaStream& operator=(const CudaStream&) = delete;
+  cudaStream_t get() const { return stream_; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
+class CudaEvent {
+ public:
+  CudaEvent() { DTRAIN_CUDA_CHECK(cudaEventCreateWithFlags(&event_, cudaEventDisableTiming)); }
+  ~CudaEvent() { cudaEventDestroy(event_); }
+  CudaEvent(const CudaEvent&) = delete;
+  CudaEvent& operator=(const CudaEvent&) = delete;
+  cudaEvent_t get() const { return event_; }
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
+
+class NcclComm {
+ public:
+  NcclComm(int size, const ncclUniqueId& id, int rank) {
+    DTRAIN_NCCL_CHECK(ncclCommInitRank(&comm_, size, id, rank));
+  }
+  ~NcclComm() { ncclCommDestroy(comm_); }
+  NcclComm(const NcclComm&) = delete;
+  NcclComm& operator=(const NcclComm&) = delete;
+  ncclComm_t get() const { return comm_; }
+
+ private:
+  ncclComm_t comm_ = nullptr;
+};
+
+// Work queued on the communication stream; waiting orders the default stream after it without
+// blocking the host. The tensor reference keeps its memory alive until then.
+class NcclWork final : public PendingWork {
+ public:
+  NcclWork(at::Tensor tensor, cudaStream_t stream) : tensor_(std::move(tensor)) {
+    DTRAIN_CUDA_CHECK(cudaEventRecord(done_.get(), stream));
+  }
+  void wait() override {
+    DTRAIN_CUDA_CHECK(cudaStreamWaitEvent(cudaStreamLegacy, done_.get(), 0));
+    tensor_ = at::Tensor();
+  }
+
+ private:
+  at::Tensor tensor_;
+  CudaEvent done_;
+};
+
+ncclUniqueId shared_unique_id(const ProcessGroup& group) {
+  ncclUniqueId id{};
+  if (group.rank() == 0) DTRAIN_NCCL_CHECK(ncclGetUniqueId(&id));
+  DTRAIN_MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, group.world()));
+  return id;
+}
+
+int set_device(int device_index) {
+  DTRAIN_CUDA_CHECK(cudaSetDevice(device_index));
+  return device_index;
+}
+
+class NcclCommunicator final : public Communicator {
+ public:
+  NcclCommunicator(const ProcessGroup& group, int device_index)
+      : device_index_(set_device(device_index)),
+        host_(group.world()),
+        comm_(group.size(), shared_unique_id(group), group.rank()) {}
+
+  int rank() const override { return host_.rank(); }
+  int size() const override { return host_.size(); }
+
+  std::unique_ptr<PendingWork> start_all_reduce_sum(const at::Tensor& tensor) override {
+    check_on_device(tensor, "all_reduce_sum");
+    ncclDataType_t type = ncclFloat32;
+    if (tensor.scalar_type() == at::kHalf) {
+      type = ncclFloat16;
+    } else {
+      DTRAIN_ASSERT(tensor.scalar_type() == at::kFloat, "all_reduce_sum supports fp16 and fp32, not {}",
+                    tensor.toString());
+    }
+    wait_for_default_stream();
+    DTRAIN_NCCL_CHECK(ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), static_cast<size_t>(tensor.numel()),
+                                    type, ncclSum, comm_.get(), stream_.get()));
+    return std::make_unique<NcclWork>(tensor, stream_.get());
+  }
+
+  void broadcast(const at::Tensor& tensor, int root) override {
+    check_on_device(tensor, "broadcast");
+    wait_for_default_stream();
+    DTRAIN_NCCL_CHECK(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), tensor.nbytes(), ncclUint8, root,
+                                    comm_.get(), stream_.get()));
+    NcclWork(tensor, stream_.get()).wait();
+  }
+
+  // Host-side collectives (small metric buffers, barriers) go over MPI.
+  void barrier() override { host_.barrier(); }
+  std::vector<double> all_gather(const std::vector<double>& local) override {
+    return host_.all_gather(local);
+  }
+  std::vector<double> gather(const std::vector<double>& local, int root) override {
+    return host_.gather(local, root);
+  }
+
+ private:
+  void check_on_device(const at::Tensor& tensor, const char* operation) const {
+    DTRAIN_ASSERT(tensor.defined() && tensor.device().is_cuda() && tensor.device().index() == device_index_ &&
+                      tensor.is_contiguous(),
+                  "{} over NCCL needs a contiguous tensor on cuda:{} (got {} on {})", operation,
+                  device_index_, tensor.defined() ? tensor.toString() : "undefined",
+                  tensor.defined() ? tensor.device().str() : "-");
+  }
+
+  // The collective must see everything the default stream has queued so far (e.g. gradients).
+  void wait_for_default_stream() {
+    CudaEvent queued;
+    DTRAIN_CUDA_CHECK(cudaEventRecord(queued.get(), cudaStreamLegacy));
+    DTRAIN_CUDA_CHECK(cudaStreamWaitEvent(stream_.get(), queued.get(), 0));
+  }
+
+  int device_index_;
+  MpiCommunicator host_;
+  NcclComm comm_;
+  CudaStream stream_;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_nccl_communicator(const ProcessGroup& group, int device_index) {
+  return std::make_unique<NcclCommunicator>(group, device_index);
+}
+
+}  // namespace dtrain::dist

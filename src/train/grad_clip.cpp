@@ -1,0 +1,26 @@
+#include "train/grad_clip.h"
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+
+namespace dtrain::train {
+
+double clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm) {
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> grads;
+  std::vector<at::Tensor> norms;
+  for (const at::Tensor& parameter : parameters) {
+    const at::Tensor& grad = parameter.grad();
+    if (!grad.defined()) continue;
+    grads.push_back(grad);
+    norms.push_back(grad.norm(2));
+  }
+  if (grads.empty()) return 0.0;
+  const at::Tensor total_norm = at::stack(norms).norm(2);
+  // Multiplying even when the factor is 1 keeps the result free of a host sync, as torch does.
+  const at::Tensor factor = (max_norm / (total_norm + 1e-6)).clamp_max(1.0);
+  for (at::Tensor& grad : grads) grad.mul_(factor);
+  return total_norm.item<double>();
+}
+
+}  // namespace dtrain::train
