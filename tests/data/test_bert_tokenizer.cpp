@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -65,6 +66,53 @@ TEST(BertTokenizer, MatchesEveryFixtureRow) {
                                           row.at("row").get<int>(), row.at("max_length").get<int>());
     EXPECT_EQ(encoding.input_ids, row.at("input_ids").get<std::vector<int32_t>>()) << where;
     EXPECT_EQ(encoding.token_type_ids, row.at("token_type_ids").get<std::vector<int8_t>>()) << where;
+  }
+}
+
+// Every row of every GLUE train/dev file at three max lengths, against the Rust tokenizer (through
+// its Node binding, installed by launch/setup.sh into tests/reference).
+TEST(BertTokenizer, MatchesRustTokenizerOnAllGlueFiles) {
+  DTRAIN_REQUIRE_SHARED_DATA(shared);
+  const fs::path reference = testing::source_dir() / "tests" / "reference";
+  if (!fs::is_directory(reference / "node_modules" / "tokenizers")) {
+    GTEST_SKIP() << reference.string()
+                 << "/node_modules/tokenizers is missing (run launch/setup.sh); skipped";
+  }
+  testing::ScratchDir scratch("dtrain-tokenizer-reference");
+  const fs::path expected_path = scratch / "glue.jsonl";
+  const auto generated = testing::run_command(fmt::format(
+      "node '{}' '{}' '{}' '{}' 512 128 64", (reference / "glue_reference.js").string(),
+      (bert_folder(shared) / "tokenizer.json").string(), (shared / "glue").string(), expected_path.string()));
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+
+  const auto tokenizer = BertTokenizer::from_folder(bert_folder(shared));
+  std::ifstream expected(expected_path);
+  std::map<std::string, int> rows_per_file;
+  int mismatches = 0;
+  for (std::string line; std::getline(expected, line);) {
+    const json row = json::parse(line);
+    const auto source = row.at("source").get<std::string>();
+    ++rows_per_file[source];
+    for (const json& reference_encoding : row.at("encodings")) {
+      const int max_length = reference_encoding.at("max_length").get<int>();
+      const Encoding encoding =
+          tokenizer.encode(row.at("text_a").get<std::string>(), text_b_of(row), max_length);
+      if (encoding.input_ids == reference_encoding.at("input_ids").get<std::vector<int32_t>>() &&
+          encoding.token_type_ids == reference_encoding.at("token_type_ids").get<std::vector<int8_t>>()) {
+        continue;
+      }
+      if (++mismatches <= 10) {
+        ADD_FAILURE() << source << " row " << row.at("row") << " max_length " << max_length << ": "
+                      << row.at("text_a") << " / " << row.at("text_b");
+      }
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+  for (const char* task : {"CoLA", "MRPC", "RTE", "SST-2", "STS-B"}) {
+    for (const char* split : {"train.tsv", "dev.tsv"}) {
+      const std::string source = fmt::format("{}/{}", task, split);
+      EXPECT_GT(rows_per_file[source], 100) << source << " is missing from the reference";
+    }
   }
 }
 
