@@ -47,14 +47,16 @@ void BertNormalizer::append_normalized(char32_t code, std::string& out) const {
   const bool chinese = handle_chinese_chars_ && is_chinese_char(code);
   if (chinese) out.push_back(' ');
   if (strip_accents_) {
-    // A canonical decomposition is at most 4 code points (Hangul: 3).
-    utf8proc_int32_t decomposed[8];
-    const auto count = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(code), decomposed, 8,
-                                               UTF8PROC_DECOMPOSE, nullptr);
+    // A canonical decomposition is at most 4 code points (Hangul: 3). U+11938 is the one character
+    // whose decomposition (Unicode 13) the reference's NFD tables lack.
+    utf8proc_int32_t decomposed[8] = {static_cast<utf8proc_int32_t>(code)};
+    const auto count = code == 0x11938 ? 1
+                                       : utf8proc_decompose_char(static_cast<utf8proc_int32_t>(code),
+                                                                 decomposed, 8, UTF8PROC_DECOMPOSE, nullptr);
     DTRAIN_ASSERT(count > 0 && count <= 8, "utf8proc_decompose_char(U+{:04X}) returned {}",
                   static_cast<unsigned>(code), count);
     for (utf8proc_ssize_t i = 0; i < count; ++i) {
-      if (utf8proc_category(decomposed[i]) != UTF8PROC_CATEGORY_MN) {
+      if (!is_bert_nonspacing_mark(static_cast<char32_t>(decomposed[i]))) {
         append_lowercased(static_cast<char32_t>(decomposed[i]), out);
       }
     }

@@ -42,11 +42,13 @@ struct Encoding {
 class BertTokenizer {
  public:
   // Loads a Hugging Face tokenizer folder: vocab.txt (required), and tokenizer_config.json /
-  // tokenizer.json when present for lower-casing, accent stripping and special tokens.
+  // tokenizer.json when present for lower-casing, accent stripping and special tokens (tokenizer.json
+  // wins: it is what the fast tokenizer runs). Errors name the file.
   static BertTokenizer from_folder(const std::filesystem::path& folder);
   BertTokenizer(std::vector<std::string> vocab, TokenizerSettings settings);
 
-  // Word-piece ids of one text, no special tokens, no truncation.
+  // Word-piece ids of one text, no special tokens added, no truncation. As in the fast tokenizer,
+  // special tokens written in the text (e.g. "[SEP]", case-sensitive) become their ids.
   std::vector<int32_t> tokenize(std::string_view text) const;
 
   // [CLS] a [SEP] or [CLS] a [SEP] b [SEP], truncated `longest_first` to max_length tokens.
