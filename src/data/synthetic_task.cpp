@@ -9,28 +9,18 @@
 #include <vector>
 
 #include "common/error.h"
+#include "data/deterministic_random.h"
 
 namespace dtrain::data {
 namespace {
 
 constexpr int kWords = 500;
 constexpr int kMinSentenceWords = 4, kMaxSentenceWords = 10;
+// Words [0, kMarked) are "marked", the rest neutral.
+constexpr int kMarked = 25;
+constexpr int kMaxMarkedPerSentence = 3;
 
-// splitmix64: tiny, and unlike <random>'s distributions it gives the same stream on every platform.
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  int below(int bound) { return static_cast<int>(next() % static_cast<uint64_t>(bound)); }
-
- private:
-  uint64_t state_;
-};
+int below(SplitMix64& random, int bound) { return static_cast<int>(random.below(static_cast<uint64_t>(bound))); }
 
 // Pronounceable two-syllable lower-case words, distinct for every index below 70 * 70.
 std::vector<std::string> make_words() {
@@ -46,12 +36,15 @@ std::vector<std::string> make_words() {
   return words;
 }
 
-std::vector<int> random_sentence(Random& random, const std::vector<bool>& forbidden) {
-  std::vector<int> sentence(kMinSentenceWords + random.below(kMaxSentenceWords - kMinSentenceWords + 1));
-  for (int& word : sentence) {
-    do {
-      word = random.below(kWords);
-    } while (forbidden[word]);
+// A sentence of neutral words with exactly `marked` marked words at distinct random places.
+std::vector<int> random_sentence(SplitMix64& random, int marked) {
+  std::vector<int> sentence(kMinSentenceWords + below(random, kMaxSentenceWords - kMinSentenceWords + 1));
+  for (int& word : sentence) word = kMarked + below(random, kWords - kMarked);
+  for (int placed = 0; placed < marked;) {
+    int& word = sentence[below(random, static_cast<int>(sentence.size()))];
+    if (word < kMarked) continue;
+    word = below(random, kMarked);
+    ++placed;
   }
   return sentence;
 }
@@ -65,23 +58,21 @@ std::string join_words(const std::vector<int>& sentence, const std::vector<std::
   return text;
 }
 
-void write_split(const std::filesystem::path& path, int64_t rows, Random& random,
+void write_split(const std::filesystem::path& path, int64_t rows, SplitMix64& random,
                  const std::vector<std::string>& words) {
   std::ofstream out(path, std::ios::binary);
   DTRAIN_CHECK(out.is_open(), "{}: cannot create the file", path.string());
   out << "sentence1\tsentence2\tlabel\n";
   for (int64_t row = 0; row < rows; ++row) {
-    const std::vector<int> first = random_sentence(random, std::vector<bool>(kWords, false));
-    std::vector<bool> in_first(kWords, false);
-    for (int word : first) in_first[word] = true;
-    const bool shares_word = random.below(2) == 1;
-    // Negatives avoid every word of the first sentence; positives then repeat exactly one of them.
-    std::vector<int> second = random_sentence(random, in_first);
-    if (shares_word)
-      second[random.below(static_cast<int>(second.size()))] =
-          first[random.below(static_cast<int>(first.size()))];
-    out << join_words(first, words) << '\t' << join_words(second, words) << '\t' << (shares_word ? 1 : 0)
-        << '\n';
+    // Label 1 when the first sentence holds more marked words than the second: learning it needs
+    // the segments told apart (token types) and compared, not just a bag of words over the pair.
+    const int first_marked = below(random, kMaxMarkedPerSentence + 1);
+    int second_marked = below(random, kMaxMarkedPerSentence);
+    if (second_marked >= first_marked) ++second_marked;  // never equal: every pair has an answer
+    const std::vector<int> first = random_sentence(random, first_marked);
+    const std::vector<int> second = random_sentence(random, second_marked);
+    out << join_words(first, words) << '\t' << join_words(second, words) << '\t'
+        << (first_marked > second_marked ? 1 : 0) << '\n';
   }
   DTRAIN_CHECK(out.good(), "{}: write failed", path.string());
 }
@@ -102,7 +93,7 @@ SyntheticTaskFiles write_synthetic_task(const std::filesystem::path& folder, int
   for (const std::string& word : words) vocab << word << '\n';
   DTRAIN_CHECK(vocab.good(), "{}: write failed", (files.tokenizer_folder / "vocab.txt").string());
 
-  Random random(seed);
+  SplitMix64 random(seed);
   write_split(files.train, train_rows, random, words);
   write_split(files.dev, dev_rows, random, words);
   return files;

@@ -1,6 +1,7 @@
 #pragma once
 // A small, learnable sentence-pair classification task with its own vocabulary, so dtrain can be
-// tried end to end without downloads: label 1 when the second sentence repeats a word of the first.
+// tried end to end without downloads: label 1 when the first sentence holds more of a set of 25
+// "marked" words than the second.
 #include <cstdint>
 #include <filesystem>
 
