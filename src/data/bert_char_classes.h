@@ -7,7 +7,8 @@ namespace dtrain::data {
 // Rust's `char::is_whitespace` (the Unicode White_Space property).
 bool is_rust_whitespace(char32_t code);
 
-// Removed by clean_text: categories Cc, Cf, Cn, Co, Cs, except '\t', '\n' and '\r'.
+// Removed by clean_text: categories Cc, Cf, Co, Cs, except '\t', '\n' and '\r'. Unassigned code
+// points (Cn) are kept, as the crate's category tables have no Cn class.
 bool is_bert_control(char32_t code);
 
 // CJK ideograph blocks that get spaces around them (the crate's ranges, typo at U+2B920 included).

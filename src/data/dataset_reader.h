@@ -39,7 +39,8 @@ class DatasetReader {
   [[nodiscard]] const std::filesystem::path& path() const;
 
   // Reads the given samples (any order, repeats allowed). Throws on an index out of range or a
-  // token id outside the vocabulary.
+  // token id outside the vocabulary. Safe to call from several threads: the HDF5 library dtrain
+  // builds against is thread-safe and serializes the reads.
   [[nodiscard]] SampleBlock read(const std::vector<int64_t>& indices) const;
 
   // Throws a clear error when the dataset was tokenized with a different vocabulary than the model's

@@ -62,7 +62,7 @@ std::string last_error() {
 
 Id& Id::operator=(Id&& other) noexcept {
   if (this != &other) {
-    reset();
+    close();
     id_ = other.id_;
     closer_ = other.closer_;
     other.id_ = H5I_INVALID_HID;

@@ -20,7 +20,7 @@ class Id {
   using Closer = herr_t (*)(hid_t);
   Id() = default;
   Id(hid_t id, Closer closer) : id_(id), closer_(closer) {}
-  ~Id() { reset(); }
+  ~Id() { close(); }
   Id(Id&& other) noexcept : id_(other.id_), closer_(other.closer_) { other.id_ = H5I_INVALID_HID; }
   Id& operator=(Id&& other) noexcept;
   Id(const Id&) = delete;
@@ -32,7 +32,6 @@ class Id {
   bool close();
 
  private:
-  void reset() { close(); }
   hid_t id_ = H5I_INVALID_HID;
   Closer closer_ = nullptr;
 };

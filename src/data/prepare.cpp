@@ -152,6 +152,12 @@ PrepareSummary prepare_dataset(const PrepareOptions& options, const BertTokenize
   const TableFormat format = options.format ? *options.format : table_format_from_extension(options.input);
   const auto table = TableReader::open(options.input, format, options.has_header, columns);
   const RowEncoder encoder(options, tokenizer, labels, *table);
+  if (options.output.has_parent_path()) {
+    std::error_code error;
+    std::filesystem::create_directories(options.output.parent_path(), error);
+    DTRAIN_CHECK(!error, "{}: cannot create the folder: {}", options.output.parent_path().string(),
+                 error.message());
+  }
   DatasetWriter writer(options.output, options.task, tokenizer.vocab_size());
 
   const int threads = options.threads > 0
