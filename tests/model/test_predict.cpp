@@ -166,6 +166,27 @@ TEST(Predict, DatasetWithALargerVocabularyIsRejectedWithoutOutput) {
   EXPECT_FALSE(fs::exists(dir / "out.h5"));
 }
 
+TEST(Predict, BadArgumentsFailWithOneLineBeforeAnyWork) {
+  ScratchDir dir;
+  write_dataset(dir / "data.h5", 2, kVocabSize);
+  const std::string data = " --data " + (dir / "data.h5").string();
+  auto no_model = run_command(dtrain_binary().string() + " predict --model " + (dir / "absent").string() +
+                              data + " --output " + (dir / "out.h5").string());
+  EXPECT_EQ(no_model.exit_code, 1);
+  EXPECT_THAT(no_model.output, ::testing::HasSubstr("dtrain: error: model folder " +
+                                                    (dir / "absent").string() + " does not exist"));
+  auto no_folder = run_command(dtrain_binary().string() + " predict --model " + dir.path().string() + data +
+                               " --output " + (dir / "missing/out.h5").string());
+  EXPECT_EQ(no_folder.exit_code, 1);
+  EXPECT_THAT(no_folder.output,
+              ::testing::HasSubstr("folder " + (dir / "missing").string() + " does not exist"));
+  auto zero_batch = run_command(dtrain_binary().string() + " predict --model " + dir.path().string() + data +
+                                " --output " + (dir / "out.h5").string() + " --batch-size 0");
+  EXPECT_NE(zero_batch.exit_code, 0);
+  EXPECT_THAT(zero_batch.output, ::testing::HasSubstr("--batch-size"));
+  EXPECT_FALSE(fs::exists(dir / "out.h5"));
+}
+
 TEST(Predict, VocabularyFingerprintMustMatchTheModelsVocabTxt) {
   ScratchDir dir;
   std::string vocab = "[PAD]\n[unused]\n[CLS]\n[SEP]\n[UNK]\n[MASK]\n";
