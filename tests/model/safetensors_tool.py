@@ -40,10 +40,11 @@ def bf16_bits_to_f32(bits):
 
 
 def encode(values, dtype):
-    """(dtype name, bytes) of a numpy array stored as `dtype`."""
+    """Little-endian bytes of a numpy array stored as safetensors `dtype`."""
     if dtype == "BF16":
         return to_bf16_bits(values).tobytes()
-    return np.ascontiguousarray(values, dtype=NUMPY_DTYPES[dtype]).astype("<" + np.dtype(NUMPY_DTYPES[dtype]).str[1:]).tobytes()
+    little_endian = np.dtype(NUMPY_DTYPES[dtype]).newbyteorder("<")
+    return np.ascontiguousarray(values, dtype=little_endian).tobytes()
 
 
 def write(path, tensors, pad=True):
@@ -154,7 +155,8 @@ def write_bert(folder, variant, dtype, seed, vocab_size, num_labels):
     """variants: plain, sharded, legacy (gamma/beta names), bare (BertModel without 'bert.' prefix and
     classifier), pretraining (BertForPreTraining: cls.* heads and position_ids, no classifier)."""
     rng = np.random.default_rng(seed)
-    config = dict(TINY_BERT, vocab_size=vocab_size, architectures=["BertForSequenceClassification"], model_type="bert",
+    config = dict(TINY_BERT, vocab_size=vocab_size, architectures=["BertForSequenceClassification"],
+                  model_type="bert",
                   hidden_act="gelu", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
                   layer_norm_eps=1e-12, initializer_range=0.02, pad_token_id=0,
                   id2label={str(k): f"LABEL_{k}" for k in range(num_labels)},
@@ -199,7 +201,8 @@ def write_bert(folder, variant, dtype, seed, vocab_size, num_labels):
             write(os.path.join(folder, shard), tensors)
             weight_map.update({name: shard for name, _, _, _ in tensors})
         with open(os.path.join(folder, "model.safetensors.index.json"), "w") as out:
-            json.dump({"metadata": {"total_size": sum(len(t[3]) for t in stored)}, "weight_map": weight_map}, out)
+            total_size = sum(len(data) for _, _, _, data in stored)
+            json.dump({"metadata": {"total_size": total_size}, "weight_map": weight_map}, out)
     else:
         write(os.path.join(folder, "model.safetensors"), stored)
 
@@ -207,7 +210,8 @@ def write_bert(folder, variant, dtype, seed, vocab_size, num_labels):
 def check_bert(folder):
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
-    expect = {"model_type": "bert", "architectures": ["BertForSequenceClassification"], "torch_dtype": "float32"}
+    expect = {"model_type": "bert", "architectures": ["BertForSequenceClassification"],
+              "torch_dtype": "float32"}
     for key, value in expect.items():
         if config.get(key) != value:
             fail(f"config.json: {key} is {config.get(key)!r}, expected {value!r}")
