@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 
 #include "app/commands.h"
+#include "common/error.h"
 #include "data/dataset_reader.h"
 #include "model/dataset_fit.h"
 #include "model/hf_checkpoint.h"
@@ -22,6 +24,10 @@ struct PredictOptions {
 };
 
 void run_predict(const PredictOptions& options) {
+  // Fail before the work, not after it, when the output cannot be written.
+  const auto output_folder = std::filesystem::absolute(options.output).parent_path();
+  DTRAIN_CHECK(std::filesystem::is_directory(output_folder), "cannot write {}: folder {} does not exist",
+               options.output, output_folder.string());
   const data::DatasetReader reader(options.data);
   model::BertForSequenceClassification model = model::load_bert_for_sequence_classification(options.model);
   model::check_dataset_fits_model(reader, model->config(), options.model);
@@ -53,7 +59,7 @@ const RegisterCommand kPredict([](CLI::App& app) -> std::function<void()> {
   sub->add_option("--output", options->output, "Output HDF5 file: /logits [samples, labels] and /labels")
       ->required();
   sub->add_option("--batch-size", options->batch_size, "Samples per forward pass")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
       ->capture_default_str();
   return [options] { run_predict(*options); };
 });

@@ -1,5 +1,7 @@
 #include "model/dataset_fit.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 #include "data/bert_tokenizer.h"
 
@@ -14,10 +16,13 @@ void check_dataset_fits_model(const data::DatasetReader& dataset, const BertConf
                "{}: tokenized with a vocabulary of {} tokens, but the model in {} has only {} (vocab_size); "
                "prepare the data with the model's tokenizer",
                dataset.path().string(), info.vocab_size, model_folder.string(), config.vocab_size);
-  DTRAIN_CHECK(info.max_length <= config.max_position_embeddings,
-               "{}: sequences of up to {} tokens, but the model in {} has only {} positions "
-               "(max_position_embeddings); prepare the data with a smaller --max-length",
-               dataset.path().string(), info.max_length, model_folder.string(),
+  int64_t longest = 0;
+  for (int64_t sample = 0; sample < dataset.num_samples(); ++sample)
+    longest = std::max(longest, dataset.sample_length(sample));
+  DTRAIN_CHECK(longest <= config.max_position_embeddings,
+               "{}: the longest sample has {} tokens, but the model in {} has only {} positions "
+               "(max_position_embeddings); prepare the data with --max-length {}",
+               dataset.path().string(), longest, model_folder.string(), config.max_position_embeddings,
                config.max_position_embeddings);
   const auto vocab_file = model_folder / "vocab.txt";
   if (!std::filesystem::exists(vocab_file)) return;

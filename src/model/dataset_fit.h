@@ -1,6 +1,6 @@
 #pragma once
 // Whether a prepared dataset can be fed to a model: its token ids must index the model's embedding,
-// its sequences fit the position embeddings, and, when the model folder carries its tokenizer's
+// its samples fit the position embeddings, and, when the model folder carries its tokenizer's
 // vocab.txt, it must have been tokenized with that very vocabulary (else ids mean other words and
 // the model silently computes nonsense).
 #include <filesystem>

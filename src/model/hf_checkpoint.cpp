@@ -1,6 +1,5 @@
 #include "model/hf_checkpoint.h"
 
-#include <c10/core/GradMode.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
@@ -82,6 +81,7 @@ void write_text_atomically(const fs::path& path, const std::string& text) {
 }  // namespace
 
 BertConfig read_hf_config(const fs::path& folder) {
+  DTRAIN_CHECK(fs::is_directory(folder), "model folder {} does not exist", folder.string());
   const fs::path path = folder / "config.json";
   std::ifstream in(path);
   DTRAIN_CHECK(in, "cannot open {}: a model folder needs config.json", path.string());

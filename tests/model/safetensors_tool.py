@@ -40,10 +40,11 @@ def bf16_bits_to_f32(bits):
 
 
 def encode(values, dtype):
-    """(dtype name, bytes) of a numpy array stored as `dtype`."""
+    """Little-endian bytes of a numpy array stored as safetensors `dtype`."""
     if dtype == "BF16":
         return to_bf16_bits(values).tobytes()
-    return np.ascontiguousarray(values, dtype=NUMPY_DTYPES[dtype]).astype("<" + np.dtype(NUMPY_DTYPES[dtype]).str[1:]).tobytes()
+    little_endian = np.dtype(NUMPY_DTYPES[dtype]).newbyteorder("<")
+    return np.ascontiguousarray(values, dtype=little_endian).tobytes()
 
 
 def write(path, tensors, pad=True):
@@ -111,7 +112,7 @@ def rewrite(source, out):
 
 
 TINY_BERT = {"vocab_size": 99, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
-             "intermediate_size": 37, "max_position_embeddings": 64, "type_vocab_size": 2}
+             "intermediate_size": 37, "max_position_embeddings": 128, "type_vocab_size": 2}
 
 
 def bert_shapes(config, num_labels):
@@ -150,11 +151,12 @@ def pretraining_extras(config):
             "cls.seq_relationship.weight": (2, h), "cls.seq_relationship.bias": (2,)}
 
 
-def write_bert(folder, variant, dtype, seed, num_labels=3):
+def write_bert(folder, variant, dtype, seed, vocab_size, num_labels):
     """variants: plain, sharded, legacy (gamma/beta names), bare (BertModel without 'bert.' prefix and
     classifier), pretraining (BertForPreTraining: cls.* heads and position_ids, no classifier)."""
     rng = np.random.default_rng(seed)
-    config = dict(TINY_BERT, architectures=["BertForSequenceClassification"], model_type="bert",
+    config = dict(TINY_BERT, vocab_size=vocab_size, architectures=["BertForSequenceClassification"],
+                  model_type="bert",
                   hidden_act="gelu", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
                   layer_norm_eps=1e-12, initializer_range=0.02, pad_token_id=0,
                   id2label={str(k): f"LABEL_{k}" for k in range(num_labels)},
@@ -199,7 +201,8 @@ def write_bert(folder, variant, dtype, seed, num_labels=3):
             write(os.path.join(folder, shard), tensors)
             weight_map.update({name: shard for name, _, _, _ in tensors})
         with open(os.path.join(folder, "model.safetensors.index.json"), "w") as out:
-            json.dump({"metadata": {"total_size": sum(len(t[3]) for t in stored)}, "weight_map": weight_map}, out)
+            total_size = sum(len(data) for _, _, _, data in stored)
+            json.dump({"metadata": {"total_size": total_size}, "weight_map": weight_map}, out)
     else:
         write(os.path.join(folder, "model.safetensors"), stored)
 
@@ -207,7 +210,8 @@ def write_bert(folder, variant, dtype, seed, num_labels=3):
 def check_bert(folder):
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
-    expect = {"model_type": "bert", "architectures": ["BertForSequenceClassification"], "torch_dtype": "float32"}
+    expect = {"model_type": "bert", "architectures": ["BertForSequenceClassification"],
+              "torch_dtype": "float32"}
     for key, value in expect.items():
         if config.get(key) != value:
             fail(f"config.json: {key} is {config.get(key)!r}, expected {value!r}")
@@ -241,6 +245,8 @@ def main():
                       choices=["plain", "sharded", "legacy", "bare", "pretraining"])
     bert.add_argument("--dtype", default="F32", choices=["F32", "F16", "BF16"])
     bert.add_argument("--seed", type=int, default=0)
+    bert.add_argument("--vocab-size", type=int, default=TINY_BERT["vocab_size"])
+    bert.add_argument("--num-labels", type=int, default=3)
     args = parser.parse_args()
     if args.command == "write-dtypes":
         write_dtypes(args.out)
@@ -249,7 +255,7 @@ def main():
     elif args.command == "check-bert":
         check_bert(args.folder)
     else:
-        write_bert(args.folder, args.variant, args.dtype, args.seed)
+        write_bert(args.folder, args.variant, args.dtype, args.seed, args.vocab_size, args.num_labels)
 
 
 if __name__ == "__main__":

@@ -166,6 +166,27 @@ TEST(Predict, DatasetWithALargerVocabularyIsRejectedWithoutOutput) {
   EXPECT_FALSE(fs::exists(dir / "out.h5"));
 }
 
+TEST(Predict, BadArgumentsFailWithOneLineBeforeAnyWork) {
+  ScratchDir dir;
+  write_dataset(dir / "data.h5", 2, kVocabSize);
+  const std::string data = " --data " + (dir / "data.h5").string();
+  auto no_model = run_command(dtrain_binary().string() + " predict --model " + (dir / "absent").string() +
+                              data + " --output " + (dir / "out.h5").string());
+  EXPECT_EQ(no_model.exit_code, 1);
+  EXPECT_THAT(no_model.output, ::testing::HasSubstr("dtrain: error: model folder " +
+                                                    (dir / "absent").string() + " does not exist"));
+  auto no_folder = run_command(dtrain_binary().string() + " predict --model " + dir.path().string() + data +
+                               " --output " + (dir / "missing/out.h5").string());
+  EXPECT_EQ(no_folder.exit_code, 1);
+  EXPECT_THAT(no_folder.output,
+              ::testing::HasSubstr("folder " + (dir / "missing").string() + " does not exist"));
+  auto zero_batch = run_command(dtrain_binary().string() + " predict --model " + dir.path().string() + data +
+                                " --output " + (dir / "out.h5").string() + " --batch-size 0");
+  EXPECT_NE(zero_batch.exit_code, 0);
+  EXPECT_THAT(zero_batch.output, ::testing::HasSubstr("--batch-size"));
+  EXPECT_FALSE(fs::exists(dir / "out.h5"));
+}
+
 TEST(Predict, VocabularyFingerprintMustMatchTheModelsVocabTxt) {
   ScratchDir dir;
   std::string vocab = "[PAD]\n[unused]\n[CLS]\n[SEP]\n[UNK]\n[MASK]\n";
@@ -185,10 +206,63 @@ TEST(Predict, VocabularyFingerprintMustMatchTheModelsVocabTxt) {
 
 TEST(Predict, SequencesLongerThanThePositionEmbeddingsAreRejected) {
   ScratchDir dir;
-  write_dataset(dir / "long.h5", 2, kVocabSize, /*max_length=*/64);
-  EXPECT_DTRAIN_ERROR(
-      check_dataset_fits_model(data::DatasetReader(dir / "long.h5"), tiny_config(), dir.path()),
-      "sequences of up to 64 tokens, but the model in", "has only 32 positions");
+  write_dataset(dir / "long.h5", 6, kVocabSize, /*max_length=*/64);
+  const data::DatasetReader reader(dir / "long.h5");
+  int64_t longest = 0;
+  for (int64_t sample = 0; sample < reader.num_samples(); ++sample)
+    longest = std::max(longest, reader.sample_length(sample));
+  ASSERT_GT(longest, 32) << "the fixture must hold a sample longer than the model's positions";
+  EXPECT_DTRAIN_ERROR(check_dataset_fits_model(reader, tiny_config(), dir.path()),
+                      fmt::format("the longest sample has {} tokens, but the model in", longest),
+                      "has only 32 positions");
+}
+
+}  // namespace
+}  // namespace dtrain::model
+
+namespace dtrain::model {
+namespace {
+
+std::string python() {
+  const char* python = std::getenv("DTRAIN_PYTHON");
+  return python ? python : "/usr/bin/python3";
+}
+
+// A random Hugging Face-layout checkpoint (written by Python with `tool_arguments`) on the GLUE MRPC
+// dev set prepared with bert-base-uncased's vocabulary: dtrain predict reproduces the independent
+// reference's logits.
+void expect_mrpc_reference_logits(const fs::path& shared, const std::string& tool_arguments) {
+  ScratchDir dir;
+  const fs::path vocab = shared / "vocab/bert-base-uncased";
+  auto prepare =
+      run_command(dtrain_binary().string() + " prepare --tokenizer " + vocab.string() + " --input " +
+                  (shared / "glue/MRPC/dev.tsv").string() + " --output " + (dir / "mrpc.h5").string() +
+                  " --text-a '#1 String' --text-b '#2 String' --label Quality --max-length 128");
+  ASSERT_EQ(prepare.exit_code, 0) << prepare.output;
+  dtrain::testing::run_safetensors_tool("bert " + (dir / "model").string() + " " + tool_arguments +
+                                        " --vocab-size 30522 --num-labels 2");
+  fs::copy_file(vocab / "vocab.txt", dir / "model/vocab.txt");  // enables the vocabulary fingerprint check
+
+  auto predict =
+      run_command(dtrain_binary().string() + " predict --model " + (dir / "model").string() + " --data " +
+                  (dir / "mrpc.h5").string() + " --output " + (dir / "out.h5").string());
+  ASSERT_EQ(predict.exit_code, 0) << predict.output;
+  EXPECT_THAT(predict.output, ::testing::HasSubstr("predict: 408 samples"));
+  auto reference = run_command(python() + " " +
+                               (dtrain::testing::source_dir() / "tests/model/predict_reference.py").string() +
+                               " " + (dir / "model").string() + " " + (dir / "mrpc.h5").string() + " " +
+                               (dir / "out.h5").string() + " 1e-4");
+  EXPECT_EQ(reference.exit_code, 0) << reference.output;
+}
+
+TEST(PredictMrpc, ShardedFloat32CheckpointMatchesReference) {
+  DTRAIN_REQUIRE_SHARED_DATA(shared);
+  expect_mrpc_reference_logits(shared, "--variant sharded --dtype F32 --seed 1");
+}
+
+TEST(PredictMrpc, LegacyBFloat16CheckpointMatchesReference) {
+  DTRAIN_REQUIRE_SHARED_DATA(shared);
+  expect_mrpc_reference_logits(shared, "--variant legacy --dtype BF16 --seed 2");
 }
 
 }  // namespace

@@ -1,0 +1,109 @@
+// Load time and peak memory of a BERT-base-sized Hugging Face checkpoint (~440 MB of float32).
+//
+// The benchmark saves a randomly initialised bert-base BertForSequenceClassification to a folder
+// under /tmp (once as float32 and once as float16), then measures each load in a fresh child
+// process (this executable with --load), so that peak RSS is the load's own: building the model,
+// mapping the file and copying the weights. "cold" evicts the file from the page cache first
+// (posix_fadvise DONTNEED), "warm" loads it straight after a previous read. The folders are
+// deleted at the end.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "common/error.h"
+#include "model/hf_checkpoint.h"
+#include "model/safetensors.h"
+
+namespace fs = std::filesystem;
+using dtrain::model::BertConfig;
+using dtrain::model::BertForSequenceClassification;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Peak resident memory of this process so far, in MiB (VmHWM).
+double peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return -1;
+}
+
+void evict_from_page_cache(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  DTRAIN_ASSERT(fd >= 0, "cannot open {}", path.string());
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+}
+
+// Child: build the model from config.json, load the weights; prints "build_s load_s built_mib peak_mib",
+// the peak RSS after building the model and after loading.
+int measure_load(const fs::path& folder, bool cold) {
+  if (cold) evict_from_page_cache(folder / "model.safetensors");
+  const auto start = std::chrono::steady_clock::now();
+  BertForSequenceClassification model(dtrain::model::read_hf_config(folder));
+  const double build_s = seconds_since(start);
+  const double built_mib = peak_rss_mib();
+  const auto load_start = std::chrono::steady_clock::now();
+  dtrain::model::load_hf_weights(*model, dtrain::model::kBertForSequenceClassification, folder);
+  std::printf("%.3f %.3f %.0f %.0f\n", build_s, seconds_since(load_start), built_mib, peak_rss_mib());
+  return 0;
+}
+
+struct ScratchFolder {
+  fs::path path = fs::temp_directory_path() / ("dtrain-bench-checkpoint-" + std::to_string(::getpid()));
+  ~ScratchFolder() { fs::remove_all(path); }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 4 && std::strcmp(argv[1], "--load") == 0)
+    return measure_load(argv[2], std::strcmp(argv[3], "cold") == 0);
+
+  ScratchFolder scratch;
+  BertConfig config;  // bert-base-uncased shapes
+  config.set_num_labels(2);
+  {
+    BertForSequenceClassification model(config);
+    dtrain::model::save_hf_checkpoint(*model, scratch.path / "f32");
+    std::vector<dtrain::model::NamedTensor> halves;
+    for (const auto& item : model->named_parameters())
+      halves.push_back({item.key(), item.value().to(at::kHalf)});
+    fs::create_directories(scratch.path / "f16");
+    fs::copy_file(scratch.path / "f32/config.json", scratch.path / "f16/config.json");
+    dtrain::model::write_safetensors(scratch.path / "f16/model.safetensors", halves);
+  }
+  std::printf(
+      "| checkpoint | file MB | cache | build model s | load weights s | load GB/s | peak RSS MiB: built |"
+      " loaded |\n|---|--:|---|--:|--:|--:|--:|--:|\n");
+  for (const char* dtype : {"f32", "f16"}) {
+    const fs::path folder = scratch.path / dtype;
+    const double megabytes = fs::file_size(folder / "model.safetensors") / 1e6;
+    for (const char* cache : {"cold", "warm", "warm", "warm"}) {
+      const std::string command =
+          fs::canonical("/proc/self/exe").string() + " --load " + folder.string() + " " + cache;
+      FILE* child = ::popen(command.c_str(), "r");
+      double build_s = 0, load_s = 0, built = 0, peak = 0;
+      const bool ok = child && std::fscanf(child, "%lf %lf %lf %lf", &build_s, &load_s, &built, &peak) == 4;
+      if (child) ::pclose(child);
+      if (!ok) {
+        std::fprintf(stderr, "measuring %s failed\n", command.c_str());
+        return 1;
+      }
+      std::printf("| %s | %.0f | %s | %.2f | %.3f | %.2f | %.0f | %.0f |\n", dtype, megabytes, cache, build_s,
+                  load_s, megabytes / 1e3 / load_s, built, peak);
+    }
+  }
+  return 0;
+}
