@@ -7,9 +7,9 @@
 
 namespace dtrain::train {
 
-LogHistory::LogHistory(const std::filesystem::path& jsonl_path)
-    : file_(std::fopen(jsonl_path.c_str(), "a")), path_(jsonl_path) {
-  DTRAIN_CHECK(file_ != nullptr, "{}: cannot open for appending: {}", jsonl_path.string(), std::strerror(errno));
+LogHistory::LogHistory(const std::filesystem::path& jsonl_path, bool append)
+    : file_(std::fopen(jsonl_path.c_str(), append ? "a" : "w")), path_(jsonl_path) {
+  DTRAIN_CHECK(file_ != nullptr, "{}: cannot open for writing: {}", jsonl_path.string(), std::strerror(errno));
 }
 
 void LogHistory::record(const nlohmann::json& entry) {

@@ -13,7 +13,8 @@ namespace dtrain::train {
 class LogHistory {
  public:
   LogHistory() = default;  // in memory only (ranks other than 0)
-  explicit LogHistory(const std::filesystem::path& jsonl_path);
+  // A new run starts the file afresh; a resumed run (`append`) continues it.
+  LogHistory(const std::filesystem::path& jsonl_path, bool append);
 
   void record(const nlohmann::json& entry);
   const nlohmann::json& entries() const { return entries_; }

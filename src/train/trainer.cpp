@@ -86,7 +86,7 @@ struct Trainer::State {
     build_model();
     build_data_order();
     build_optimizer();
-    if (group.rank() == 0) history = LogHistory(fs::path(args.output_dir) / "log.jsonl");
+    if (group.rank() == 0) history = LogHistory(fs::path(args.output_dir) / "log.jsonl", /*append=*/false);
   }
 
   bool is_main() const { return group.rank() == 0; }
