@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "dist/mpi_communicator.h"
+#include "dist/parameter_sync.h"
 #include "dist/process_group.h"
 
 namespace dtrain::dist {
@@ -83,6 +84,18 @@ TEST(MpiCommunicator, BroadcastCopiesTheRootTensorToEveryRank) {
     comm.broadcast(values, root);
     EXPECT_TRUE(at::equal(values, (at::arange(777) * (root + 1)).to(dtype))) << dtype;
   }
+}
+
+TEST(MpiCommunicator, BroadcastParametersGivesEveryRankTheRootModel) {
+  ProcessGroup group;
+  MpiCommunicator comm(group.world());
+  at::manual_seed(comm.rank());
+  const std::vector<at::Tensor> parameters = {at::randn({3, 5}).requires_grad_(),
+                                              at::randn({5}).requires_grad_()};
+  broadcast_parameters(comm, parameters);
+  at::manual_seed(0);
+  EXPECT_TRUE(at::equal(parameters[0], at::randn({3, 5})));
+  EXPECT_TRUE(at::equal(parameters[1], at::randn({5})));
 }
 
 TEST(MpiCommunicator, GathersMetricsInRankOrder) {
