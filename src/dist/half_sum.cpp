@@ -33,7 +33,7 @@ __attribute__((target("avx,f16c"))) void add_half_into_f16c(const std::uint16_t*
 }
 
 bool cpu_has_f16c() {
-  // __builtin_cpu_init: this may run during static initialisation, before libgcc's own.
+  // __builtin_cpu_init keeps the answer right even when the first call comes from a static initialiser.
   static const bool has_f16c =
       (__builtin_cpu_init(), __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c"));
   return has_f16c;
