@@ -10,7 +10,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <stdexcept>
+#include <string>
 
+#include "dist/gradient_reducer.h"
 #include "dist/half_sum.h"
 #include "dist/mpi_check.h"
 #include "dist/mpi_communicator.h"
@@ -120,6 +123,51 @@ void overlap(MpiCommunicator& comm, MPI_Comm raw_comm, std::int64_t bytes) {
   }
 }
 
+// One training step of a 4-layer MLP (4 x 1024 x 1024 weights: 8 MiB of fp16 gradients, fp16
+// buckets of 4 MiB) done four ways: backward alone; with the reducer starting buckets during
+// backward; with the reducer starting them all in finish(); backward, then one all-reduce.
+void reducer_step(MpiCommunicator& comm) {
+  at::manual_seed(0);
+  std::vector<at::Tensor> parameters;
+  for (int layer = 0; layer < 4; ++layer) {
+    parameters.push_back((at::randn({1024, 1024}) * 0.03).requires_grad_());
+    parameters.push_back(at::zeros({1024}).requires_grad_());
+  }
+  const at::Tensor input = at::randn({64, 1024});
+  const auto backward = [&] {
+    for (at::Tensor& parameter : parameters) parameter.mutable_grad() = at::Tensor();
+    at::Tensor hidden = input;
+    for (std::size_t i = 0; i < parameters.size(); i += 2) {
+      hidden = at::tanh(at::linear(hidden, parameters[i], parameters[i + 1]));
+    }
+    hidden.pow(2).mean().backward();
+  };
+  const int iterations = 5;
+  const auto row = [&](const char* mode, double seconds, const std::string& waited) {
+    if (comm.rank() == 0) std::printf("| %s | %.1f | %s |\n", mode, seconds * 1e3, waited.c_str());
+  };
+  row("backward alone", time_collective(comm, iterations, backward), "");
+  for (const bool overlap : {true, false}) {
+    dtrain::dist::GradientReducer reducer(parameters, comm, {4.0, true, overlap});
+    const double seconds = time_collective(comm, iterations, [&] {
+      reducer.set_sync(true);
+      backward();
+      if (!reducer.finish()) throw std::runtime_error("non-finite gradients");
+    });
+    // time_collective's warm-up call counts in the stats too.
+    const double waited = reducer.stats().comm_wait_seconds / (iterations + 1);
+    row(overlap ? "reducer, buckets start during backward" : "reducer, buckets start in finish()", seconds,
+        std::to_string(static_cast<int>(waited * 1e3 + 0.5)));
+  }
+  const double reduce_after = time_collective(comm, iterations, [&] {
+    backward();
+    std::vector<at::Tensor> grads;
+    for (at::Tensor& parameter : parameters) grads.push_back(parameter.grad().reshape({-1}));
+    comm.all_reduce_sum(at::cat(grads).to(at::kHalf));
+  });
+  row("backward, then one all-reduce of all gradients", reduce_after, "");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -131,15 +179,21 @@ int main(int argc, char** argv) {
     MpiCommunicator comm(group.world());
     if (comm.rank() == 0) std::printf("ranks: %d\n\n", comm.size());
     bandwidth_table(comm, max_bytes);
+    const std::int64_t overlap_bytes = std::min<std::int64_t>(64 << 20, max_bytes);
     if (comm.rank() == 0) {
       std::printf(
           "\n| fp16 sum kernel, 16 Mi elements | time (ms) | GB/s (both inputs) |\n|---|---:|---:|\n");
       sum_kernel_throughput();
       std::printf(
-          "\n| all-reduce 64 MiB fp32 alone (ms) | compute alone (ms) | comm thread + compute (ms) | "
-          "MPI_Iallreduce + compute (ms) |\n|---:|---:|---:|---:|\n");
+          "\n| all-reduce %ld MiB fp32 alone (ms) | compute alone (ms) | comm thread + compute (ms) | "
+          "MPI_Iallreduce + compute (ms) |\n|---:|---:|---:|---:|\n",
+          static_cast<long>(overlap_bytes >> 20));
     }
-    overlap(comm, group.world(), std::min<std::int64_t>(64 << 20, max_bytes));
+    overlap(comm, group.world(), overlap_bytes);
+    if (comm.rank() == 0) {
+      std::printf("\n| one step, 2 ranks | time (ms) | finish() waited (ms) |\n|---|---:|---:|\n");
+    }
+    reducer_step(comm);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_allreduce_torch: %s\n", e.what());
     MPI_Abort(MPI_COMM_WORLD, 1);
