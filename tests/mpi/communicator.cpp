@@ -1,4 +1,6 @@
 // ranks: 1 2 3
+#include "dist/communicator.h"
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <mpi.h>
@@ -114,6 +116,24 @@ TEST(MpiCommunicator, RejectsTensorsItCannotReduce) {
   MpiCommunicator comm(group.world());
   EXPECT_THROW(comm.all_reduce_sum(at::ones({4}, at::kInt)), dtrain::Error);
   EXPECT_THROW(comm.all_reduce_sum(at::ones({4, 4}).t()), dtrain::Error);  // not contiguous
+}
+
+TEST(MakeCommunicator, PicksMpiForTheCpu) {
+  ProcessGroup group;
+  const auto comm = make_communicator(group, at::Device(at::kCPU));
+  EXPECT_NE(dynamic_cast<MpiCommunicator*>(comm.get()), nullptr);
+  EXPECT_EQ(comm->size(), group.size());
+}
+
+TEST(MakeCommunicator, ACudaDeviceWithoutAGpuIsAClearError) {
+  if (at::hasCUDA()) GTEST_SKIP() << "this machine has a GPU";
+  ProcessGroup group;
+  try {
+    make_communicator(group, at::Device(at::kCUDA, 0));
+    FAIL() << "no error";
+  } catch (const dtrain::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cuda"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
