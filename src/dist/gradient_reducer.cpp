@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/error.h"
@@ -61,7 +62,9 @@ void GradientReducer::assign_buckets(double bucket_cap_mb, at::ScalarType comm_t
 }
 
 void GradientReducer::set_sync(bool sync) {
-  DTRAIN_ASSERT(next_bucket_ == 0, "set_sync() while a reduction is in flight (call finish() first)");
+  DTRAIN_ASSERT(std::none_of(slots_.begin(), slots_.end(), [](const Slot& slot) { return slot.packed; }),
+                "set_sync() after a synchronising backward whose reduction has not finished (hint: call "
+                "finish() first)");
   sync_ = sync;
 }
 
