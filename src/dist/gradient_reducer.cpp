@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/error.h"
@@ -10,7 +11,10 @@ namespace dtrain::dist {
 
 GradientReducer::GradientReducer(std::vector<at::Tensor> parameters, Communicator& comm,
                                  ReducerOptions options)
-    : parameters_(std::move(parameters)), comm_(comm), inverse_world_size_(1.0 / comm.size()) {
+    : parameters_(std::move(parameters)),
+      comm_(comm),
+      inverse_world_size_(1.0 / comm.size()),
+      overlap_with_backward_(options.overlap_with_backward) {
   DTRAIN_ASSERT(!parameters_.empty(), "GradientReducer needs at least one parameter");
   DTRAIN_ASSERT(options.bucket_cap_mb > 0, "bucket_cap_mb must be positive, got {}", options.bucket_cap_mb);
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
@@ -58,7 +62,9 @@ void GradientReducer::assign_buckets(double bucket_cap_mb, at::ScalarType comm_t
 }
 
 void GradientReducer::set_sync(bool sync) {
-  DTRAIN_ASSERT(next_bucket_ == 0, "set_sync() while a reduction is in flight (call finish() first)");
+  DTRAIN_ASSERT(std::none_of(slots_.begin(), slots_.end(), [](const Slot& slot) { return slot.packed; }),
+                "set_sync() after a synchronising backward whose reduction has not finished (hint: call "
+                "finish() first)");
   sync_ = sync;
 }
 
@@ -69,7 +75,7 @@ void GradientReducer::on_gradient(std::size_t index, const at::Tensor& incoming)
                 "last backward of a step, and call finish() after it)",
                 index);
   pack(index, incoming);
-  launch_completed_buckets(/*in_backward=*/true);
+  if (overlap_with_backward_) launch_completed_buckets(/*in_backward=*/true);
 }
 
 void GradientReducer::pack(std::size_t index, const at::Tensor& incoming) {
@@ -116,12 +122,20 @@ bool GradientReducer::finish() {
   stats_.comm_wait_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
 
-  for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    at::Tensor& grad = parameters_[i].mutable_grad();
-    if (!grad.defined()) grad = at::empty_like(parameters_[i], at::MemoryFormat::Contiguous);
-    grad.copy_(slot_view(i).view(parameters_[i].sizes()));
+  std::vector<at::Tensor> zero_sums;
+  for (const Bucket& bucket : buckets_) {
+    // One conversion per bucket (none for fp32 buckets), then fp32 copies into each .grad.
+    const at::Tensor reduced = bucket.flat.to(at::kFloat);
+    for (std::size_t index : bucket.parameters) {
+      at::Tensor& grad = parameters_[index].mutable_grad();
+      if (!grad.defined()) grad = at::empty_like(parameters_[index], at::MemoryFormat::Contiguous);
+      grad.copy_(reduced.narrow(0, slots_[index].offset, grad.numel()).view(grad.sizes()));
+    }
+    // 0 * x is NaN exactly when x is inf or NaN, and a sum of zeros cannot overflow: a cheap
+    // exact test (isfinite + any is several times slower on CPU).
+    zero_sums.push_back(reduced.mul(0).sum());
   }
-  const bool finite = all_finite_on_every_rank();
+  const bool finite = all_finite_on_every_rank(at::stack(zero_sums).sum());
 
   for (Slot& slot : slots_) slot.packed = false;
   for (Bucket& bucket : buckets_) {
@@ -133,14 +147,12 @@ bool GradientReducer::finish() {
   return finite;
 }
 
-bool GradientReducer::all_finite_on_every_rank() {
+bool GradientReducer::all_finite_on_every_rank(const at::Tensor& zero_sum) {
   // Ranks could in principle round an overflowing sum differently, so they vote: any rank seeing
   // a non-finite value makes the step skip everywhere.
-  at::Tensor nonfinite = at::zeros({1}, buckets_.front().flat.options().dtype(at::kFloat));
-  for (const Bucket& bucket : buckets_) nonfinite.add_(at::logical_not(at::isfinite(bucket.flat)).any());
-  nonfinite.clamp_max_(1.0);
-  comm_.all_reduce_sum(nonfinite);
-  return nonfinite.item<float>() == 0.0f;
+  const at::Tensor votes = at::isnan(zero_sum).to(at::kFloat).reshape({1});
+  comm_.all_reduce_sum(votes);
+  return votes.item<float>() == 0.0f;
 }
 
 std::vector<std::vector<std::size_t>> GradientReducer::bucket_layout() const {

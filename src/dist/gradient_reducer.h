@@ -29,6 +29,10 @@ struct ReducerOptions {
   double bucket_cap_mb = 25.0;
   // Reduce in fp16 (half the bytes) or fp32 (exact, for comparison).
   bool fp16_all_reduce = true;
+  // Start each bucket as soon as it is complete, during backward. Off: all buckets start in
+  // finish(); better where communication competes with backward for too few CPU cores (see
+  // benchmarks/README.md).
+  bool overlap_with_backward = true;
 };
 
 struct ReducerStats {
@@ -79,11 +83,13 @@ class GradientReducer {
   void pack(std::size_t index, const at::Tensor& incoming);
   void launch_completed_buckets(bool in_backward);
   at::Tensor slot_view(std::size_t index) const;
-  bool all_finite_on_every_rank();
+  // `zero_sum`: the sum of 0 * every reduced value on this rank (NaN iff one is not finite).
+  bool all_finite_on_every_rank(const at::Tensor& zero_sum);
 
   std::vector<at::Tensor> parameters_;
   Communicator& comm_;
   double inverse_world_size_;
+  bool overlap_with_backward_;
   std::vector<Slot> slots_;
   std::vector<Bucket> buckets_;
   std::vector<unsigned> hook_handles_;

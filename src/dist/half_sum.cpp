@@ -32,12 +32,17 @@ __attribute__((target("avx,f16c"))) void add_half_into_f16c(const std::uint16_t*
   add_half_into_portable(in + i, inout + i, count - i);
 }
 
-const bool kCpuHasF16c = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+bool cpu_has_f16c() {
+  // __builtin_cpu_init keeps the answer right even when the first call comes from a static initialiser.
+  static const bool has_f16c =
+      (__builtin_cpu_init(), __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c"));
+  return has_f16c;
+}
 
 }  // namespace
 
 void add_half_into(const std::uint16_t* in, std::uint16_t* inout, std::size_t count) {
-  if (kCpuHasF16c) {
+  if (cpu_has_f16c()) {
     add_half_into_f16c(in, inout, count);
   } else {
     add_half_into_portable(in, inout, count);

@@ -80,6 +80,11 @@ class NcclWork final : public PendingWork {
   NcclWork(at::Tensor tensor, cudaStream_t stream) : tensor_(std::move(tensor)) {
     DTRAIN_CUDA_CHECK(cudaEventRecord(done_.get(), stream));
   }
+  // Unwaited work (an error path) still orders the default stream after it before the tensor's
+  // memory can go back to LibTorch's allocator, which only tracks the default stream.
+  ~NcclWork() override {
+    if (tensor_.defined()) cudaStreamWaitEvent(cudaStreamLegacy, done_.get(), 0);
+  }
   void wait() override {
     DTRAIN_CUDA_CHECK(cudaStreamWaitEvent(cudaStreamLegacy, done_.get(), 0));
     tensor_ = at::Tensor();

@@ -163,6 +163,27 @@ TEST(GradientReducer, BucketsLaunchWhileBackwardIsStillRunning) {
   ASSERT_TRUE(reducer.finish());
 }
 
+TEST(GradientReducer, WithoutOverlapEveryBucketStartsInFinish) {
+  TinyMlp model({8, 64, 64, 8}, 5);
+  TinyMlp reference = model.clone();
+  reference.loss(reference.batch(9)).backward();
+  std::vector<std::string> log;
+  IdenticalRanksCommunicator comm(3, log);
+  GradientReducer reducer(model.parameters(), comm,
+                          {cap_in_mb(4096), false, /*overlap_with_backward=*/false});
+  reducer.set_sync(true);
+  model.loss(model.batch(9)).backward();
+  EXPECT_TRUE(log.empty());
+  ASSERT_TRUE(reducer.finish());
+  EXPECT_EQ(reducer.stats().buckets_launched_in_backward, 0);
+  EXPECT_EQ(reducer.stats().buckets_launched_in_finish,
+            static_cast<std::int64_t>(reducer.bucket_layout().size()));
+  for (std::size_t i = 0; i < model.parameters().size(); ++i) {
+    EXPECT_TRUE(at::allclose(model.parameters()[i].grad(), reference.parameters()[i].grad(), 1e-6, 1e-7))
+        << i;
+  }
+}
+
 TEST(GradientReducer, Fp16OverflowIsReportedAndFp32HandlesTheSameGradients) {
   for (const bool fp16 : {true, false}) {
     const at::Tensor parameter = at::ones({4}).requires_grad_();
@@ -189,6 +210,19 @@ TEST(GradientReducer, NanGradientIsReported) {
   (parameter * 3).sum().backward();
   EXPECT_TRUE(reducer.finish());
   EXPECT_TRUE(at::equal(parameter.grad(), at::full({4}, 3.0)));
+}
+
+TEST(GradientReducer, SyncingAgainBeforeFinishIsAnError) {
+  for (const bool overlap : {true, false}) {
+    const at::Tensor parameter = at::ones({2}).requires_grad_();
+    std::vector<std::string> log;
+    IdenticalRanksCommunicator comm(1, log);
+    GradientReducer reducer({parameter}, comm, {25.0, true, overlap});
+    reducer.set_sync(true);
+    (parameter * 2).sum().backward();
+    EXPECT_THROW(reducer.set_sync(true), dtrain::Error) << "overlap " << overlap;
+    EXPECT_TRUE(reducer.finish());
+  }
 }
 
 TEST(GradientReducer, FinishWithoutSyncingBackwardIsAnError) {

@@ -1,10 +1,13 @@
 // ranks: 1 2 3
+#include "dist/communicator.h"
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <mpi.h>
 
 #include "common/error.h"
 #include "dist/mpi_communicator.h"
+#include "dist/parameter_sync.h"
 #include "dist/process_group.h"
 
 namespace dtrain::dist {
@@ -85,6 +88,18 @@ TEST(MpiCommunicator, BroadcastCopiesTheRootTensorToEveryRank) {
   }
 }
 
+TEST(MpiCommunicator, BroadcastParametersGivesEveryRankTheRootModel) {
+  ProcessGroup group;
+  MpiCommunicator comm(group.world());
+  at::manual_seed(comm.rank());
+  const std::vector<at::Tensor> parameters = {at::randn({3, 5}).requires_grad_(),
+                                              at::randn({5}).requires_grad_()};
+  broadcast_parameters(comm, parameters);
+  at::manual_seed(0);
+  EXPECT_TRUE(at::equal(parameters[0], at::randn({3, 5})));
+  EXPECT_TRUE(at::equal(parameters[1], at::randn({5})));
+}
+
 TEST(MpiCommunicator, GathersMetricsInRankOrder) {
   ProcessGroup group;
   MpiCommunicator comm(group.world());
@@ -101,6 +116,24 @@ TEST(MpiCommunicator, RejectsTensorsItCannotReduce) {
   MpiCommunicator comm(group.world());
   EXPECT_THROW(comm.all_reduce_sum(at::ones({4}, at::kInt)), dtrain::Error);
   EXPECT_THROW(comm.all_reduce_sum(at::ones({4, 4}).t()), dtrain::Error);  // not contiguous
+}
+
+TEST(MakeCommunicator, PicksMpiForTheCpu) {
+  ProcessGroup group;
+  const auto comm = make_communicator(group, at::Device(at::kCPU));
+  EXPECT_NE(dynamic_cast<MpiCommunicator*>(comm.get()), nullptr);
+  EXPECT_EQ(comm->size(), group.size());
+}
+
+TEST(MakeCommunicator, ACudaDeviceWithoutAGpuIsAClearError) {
+  if (at::hasCUDA()) GTEST_SKIP() << "this machine has a GPU";
+  ProcessGroup group;
+  try {
+    make_communicator(group, at::Device(at::kCUDA, 0));
+    FAIL() << "no error";
+  } catch (const dtrain::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cuda"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -61,6 +61,9 @@ TEST(GradientReducer, AveragesTheGradientsOfAllRanks) {
     ASSERT_GT(reducer.bucket_layout().size(), 2u);
     reducer.set_sync(true);
     model.loss(model.batch(batch_seed(comm.rank(), 0))).backward();
+    // Every parameter got its gradient during backward, so every bucket started there.
+    EXPECT_EQ(reducer.stats().buckets_launched_in_backward,
+              static_cast<std::int64_t>(reducer.bucket_layout().size()));
     ASSERT_TRUE(reducer.finish());
     expect_gradients(model, expected, fp16 ? 2e-3 : 1e-5, fp16 ? 2e-4 : 1e-7);
   }
