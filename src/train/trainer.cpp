@@ -15,6 +15,7 @@
 #include "data/train_sampler.h"
 #include "dist/communicator.h"
 #include "dist/gradient_reducer.h"
+#include "dist/parameter_sync.h"
 #include "dist/process_group.h"
 #include "model/bert_model.h"
 #include "model/dataset_fit.h"
@@ -105,8 +106,7 @@ struct Trainer::State {
     model->to(device);
     for (const auto& parameter : model->parameters()) parameters.push_back(parameter);
     // Every rank starts from rank 0's weights, whatever its initialisation did.
-    at::NoGradGuard no_grad;
-    for (const auto& parameter : parameters) comm->broadcast(parameter, 0);
+    dist::broadcast_parameters(*comm, parameters);
   }
 
   void build_data_order() {

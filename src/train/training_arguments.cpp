@@ -1,6 +1,5 @@
 #include "train/training_arguments.h"
 
-#include <cmath>
 #include <initializer_list>
 
 #include "common/error.h"
@@ -55,11 +54,6 @@ void TrainingArguments::validate() const {
                  "eval_strategy '{}' and save_strategy '{}'",
                  eval_strategy, save_strategy);
   }
-}
-
-int64_t TrainingArguments::warmup_steps_for(int64_t total_steps) const {
-  if (warmup_steps > 0) return warmup_steps;
-  return static_cast<int64_t>(std::ceil(static_cast<double>(total_steps) * warmup_ratio));
 }
 
 }  // namespace dtrain::train

@@ -62,10 +62,6 @@ struct TrainingArguments {
   // Checks value ranges and combinations; throws dtrain::Error naming the key.
   void validate() const;
 
-  // Warmup steps for a run of `total_steps` optimizer steps: warmup_steps if set, else
-  // ceil(warmup_ratio * total_steps), as TrainingArguments.get_warmup_steps.
-  int64_t warmup_steps_for(int64_t total_steps) const;
-
   int64_t bucket_cap_bytes() const { return ddp_bucket_cap_mb.value_or(25) * 1024 * 1024; }
   int64_t effective_data_seed() const { return data_seed.value_or(seed); }
 };

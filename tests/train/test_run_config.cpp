@@ -111,15 +111,5 @@ TEST(RunConfig, UnknownKeysAndWrongTypesAreErrorsNamingTheKey) {
             std::string::npos);
 }
 
-TEST(TrainingArguments, WarmupStepsFollowTrainer) {
-  TrainingArguments t;
-  t.output_dir = "x";
-  t.warmup_ratio = 0.1;
-  EXPECT_EQ(t.warmup_steps_for(1000), 100);
-  EXPECT_EQ(t.warmup_steps_for(15), 2);  // ceil(1.5)
-  t.warmup_steps = 7;                   // explicit steps win over the ratio
-  EXPECT_EQ(t.warmup_steps_for(1000), 7);
-}
-
 }  // namespace
 }  // namespace dtrain::train
