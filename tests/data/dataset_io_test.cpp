@@ -8,7 +8,7 @@
 #include "data/dataset_attributes.h"
 #include "data/dataset_reader.h"
 #include "data/dataset_writer.h"
-#include "data/error_matchers.h"
+#include "support/error_matchers.h"
 #include "data/hdf5.h"
 #include "support/test_support.h"
 
@@ -84,7 +84,7 @@ TEST(DatasetIo, ClassificationRoundTrip) {
   EXPECT_EQ(block.token_type_ids, (std::vector<int8_t>{0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0}));
   EXPECT_EQ(block.class_labels, (std::vector<int64_t>{1, 0, 1}));
   EXPECT_TRUE(block.regression_labels.empty());
-  EXPECT_ERROR_CONTAINS(reader.read({3}), "d.h5: sample index 3 is out of range (num_samples 3)");
+  EXPECT_DTRAIN_ERROR(reader.read({3}), "d.h5: sample index 3 is out of range (num_samples 3)");
 }
 
 TEST(DatasetIo, RegressionRoundTripWithoutLabelNames) {
@@ -139,7 +139,7 @@ TEST(DatasetIo, TokenIdOutsideTheVocabularyIsRejectedAndNothingIsLeftBehind) {
   {
     DatasetWriter writer(dir / "d.h5", TaskType::classification, 10);
     writer.add(encoding({2, 5, 3}, 3), int64_t{0});
-    EXPECT_ERROR_CONTAINS(writer.add(encoding({2, 10, 3}, 3), int64_t{0}),
+    EXPECT_DTRAIN_ERROR(writer.add(encoding({2, 10, 3}, 3), int64_t{0}),
                           "d.h5: sample 1 has token id 10 outside the vocabulary (size 10)");
     EXPECT_TRUE(has_temp_files(dir.path()));
   }
@@ -156,9 +156,9 @@ TEST(DatasetIo, CheckVocabularyExplainsMismatches) {
   DatasetReader reader(dir / "d.h5");
   reader.check_vocabulary(10, "abc123");
   reader.check_vocabulary(10, "");
-  EXPECT_ERROR_CONTAINS(reader.check_vocabulary(30522, ""),
+  EXPECT_DTRAIN_ERROR(reader.check_vocabulary(30522, ""),
                         "d.h5: tokenized with a vocabulary of 10 tokens, but the model has 30522");
-  EXPECT_ERROR_CONTAINS(reader.check_vocabulary(10, "fff"), "d.h5: tokenized with a different vocabulary");
+  EXPECT_DTRAIN_ERROR(reader.check_vocabulary(10, "fff"), "d.h5: tokenized with a different vocabulary");
 }
 
 // Writes a dataset file directly through the HDF5 layer, so tests can produce broken variants.
@@ -186,16 +186,16 @@ struct RawDataset {
 
 TEST(DatasetReaderErrors, MissingNotHdf5AndTruncatedFiles) {
   ScratchDir dir;
-  EXPECT_ERROR_CONTAINS(DatasetReader(dir / "none.h5"), "none.h5: no such file");
+  EXPECT_DTRAIN_ERROR(DatasetReader(dir / "none.h5"), "none.h5: no such file");
   dtrain::testing::write_file(dir / "text.h5", "sentence\tlabel\n");
-  EXPECT_ERROR_CONTAINS(DatasetReader(dir / "text.h5"), "text.h5: not an HDF5 file");
+  EXPECT_DTRAIN_ERROR(DatasetReader(dir / "text.h5"), "text.h5: not an HDF5 file");
 
   RawDataset valid;
   valid.write(dir / "whole.h5");
   const auto size = std::filesystem::file_size(dir / "whole.h5");
   std::filesystem::copy_file(dir / "whole.h5", dir / "cut.h5");
   std::filesystem::resize_file(dir / "cut.h5", size / 2);
-  EXPECT_ERROR_CONTAINS(DatasetReader(dir / "cut.h5"),
+  EXPECT_DTRAIN_ERROR(DatasetReader(dir / "cut.h5"),
                         "cut.h5: cannot open the HDF5 file; it is truncated or corrupt");
 }
 
@@ -204,11 +204,11 @@ TEST(DatasetReaderErrors, MissingDatasetOrAttribute) {
   RawDataset no_labels;
   no_labels.skip_dataset = kLabels;
   no_labels.write(dir / "d.h5");
-  EXPECT_ERROR_CONTAINS(DatasetReader(dir / "d.h5"), "d.h5: dataset /labels is missing");
+  EXPECT_DTRAIN_ERROR(DatasetReader(dir / "d.h5"), "d.h5: dataset /labels is missing");
 
   hdf5::File plain = hdf5::File::create(dir / "plain.h5");
   plain.close();
-  EXPECT_ERROR_CONTAINS(DatasetReader(dir / "plain.h5"),
+  EXPECT_DTRAIN_ERROR(DatasetReader(dir / "plain.h5"),
                         "plain.h5: not a dtrain dataset (attribute 'format' is missing)");
 }
 
@@ -217,7 +217,7 @@ TEST(DatasetReaderErrors, NewerFormatVersion) {
   RawDataset future;
   future.info.format_version = kFormatVersion + 1;
   future.write(dir / "d.h5");
-  EXPECT_ERROR_CONTAINS(DatasetReader(dir / "d.h5"),
+  EXPECT_DTRAIN_ERROR(DatasetReader(dir / "d.h5"),
                         fmt::format("d.h5: format version {} is newer than this dtrain ({})",
                                     kFormatVersion + 1, kFormatVersion));
 }
@@ -227,22 +227,22 @@ TEST(DatasetReaderErrors, InconsistentIndexAndLabels) {
   RawDataset index;
   index.offsets = {0, 4, 3};
   index.write(dir / "decreasing.h5");
-  EXPECT_ERROR_CONTAINS(DatasetReader(dir / "decreasing.h5"),
+  EXPECT_DTRAIN_ERROR(DatasetReader(dir / "decreasing.h5"),
                         "decreasing.h5: /offsets is not increasing at sample 1 (4 then 3)");
   index.offsets = {0, 3, 5};
   index.write(dir / "short_index.h5");
-  EXPECT_ERROR_CONTAINS(DatasetReader(dir / "short_index.h5"),
+  EXPECT_DTRAIN_ERROR(DatasetReader(dir / "short_index.h5"),
                         "short_index.h5: /offsets ends at 5, expected total_tokens 6");
 
   RawDataset bad_label;
   bad_label.labels = {0, 3};
   bad_label.write(dir / "label.h5");
-  EXPECT_ERROR_CONTAINS(DatasetReader(dir / "label.h5"), "label.h5: sample 1 has label 3, outside [0, 3)");
+  EXPECT_DTRAIN_ERROR(DatasetReader(dir / "label.h5"), "label.h5: sample 1 has label 3, outside [0, 3)");
 
   RawDataset short_ids;
   short_ids.token_type_ids.pop_back();
   short_ids.write(dir / "short.h5");
-  EXPECT_ERROR_CONTAINS(DatasetReader(dir / "short.h5"),
+  EXPECT_DTRAIN_ERROR(DatasetReader(dir / "short.h5"),
                         "short.h5:/token_type_ids: has 5 elements, expected 6 (total_tokens)");
 }
 
@@ -253,7 +253,7 @@ TEST(DatasetReaderErrors, TokenIdOutsideTheVocabularyOnRead) {
   bad_ids.write(dir / "d.h5");
   DatasetReader reader(dir / "d.h5");
   EXPECT_EQ(reader.read({0}).input_ids, (std::vector<int32_t>{2, 5, 3}));
-  EXPECT_ERROR_CONTAINS(reader.read({0, 1}),
+  EXPECT_DTRAIN_ERROR(reader.read({0, 1}),
                         "d.h5: sample 1 has token id 12 outside the vocabulary (size 10)");
 }
 

@@ -5,7 +5,7 @@
 
 #include "common/sha256.h"
 #include "data/dataset_reader.h"
-#include "data/error_matchers.h"
+#include "support/error_matchers.h"
 #include "support/test_support.h"
 
 namespace dtrain::data {
@@ -136,7 +136,7 @@ TEST_P(PrepareRejects, WithFileLineAndNoOutput) {
   write_file(dir / "t.tsv", GetParam().table);
   PrepareOptions options = pair_options(dir, "t.tsv");
   GetParam().adjust(options);
-  EXPECT_ERROR_CONTAINS(prepare_dataset(options, tiny_tokenizer()), GetParam().expected);
+  EXPECT_DTRAIN_ERROR(prepare_dataset(options, tiny_tokenizer()), GetParam().expected);
   expect_only_input_left(dir);
 }
 
@@ -179,7 +179,7 @@ TEST(Prepare, ReportsTheEarliestBadRowWhateverTheThreads) {
   write_file(dir / "t.tsv", table);
   PrepareOptions options = pair_options(dir, "t.tsv");
   options.threads = 4;
-  EXPECT_ERROR_CONTAINS(prepare_dataset(options, tiny_tokenizer()), "t.tsv:2102: label 'bad'");
+  EXPECT_DTRAIN_ERROR(prepare_dataset(options, tiny_tokenizer()), "t.tsv:2102: label 'bad'");
 }
 
 }  // namespace

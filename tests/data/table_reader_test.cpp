@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "data/error_matchers.h"
+#include "support/error_matchers.h"
 #include "support/test_support.h"
 
 namespace dtrain::data {
@@ -40,30 +40,30 @@ TEST(TsvReader, WithoutHeaderUsesIndicesAndReadsTheFirstLine) {
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].values, (std::vector<std::string>{"The sailors rode.", "1"}));
   EXPECT_EQ(rows[1].line, 2);
-  EXPECT_ERROR_CONTAINS(read_all(dir / "cola.tsv", TableFormat::tsv, false, {"sentence"}),
+  EXPECT_DTRAIN_ERROR(read_all(dir / "cola.tsv", TableFormat::tsv, false, {"sentence"}),
                         "cola.tsv: column 'sentence' must be a 0-based index when the file has no header");
 }
 
 TEST(TsvReader, UnknownColumnListsTheHeader) {
   ScratchDir dir;
   write_file(dir / "t.tsv", "sentence\tlabel\na\t1\n");
-  EXPECT_ERROR_CONTAINS(read_all(dir / "t.tsv", TableFormat::tsv, true, {"text"}),
+  EXPECT_DTRAIN_ERROR(read_all(dir / "t.tsv", TableFormat::tsv, true, {"text"}),
                         "t.tsv: unknown column 'text' (header: sentence, label)");
 }
 
 TEST(TsvReader, RowWithTooFewFieldsNamesFileAndLine) {
   ScratchDir dir;
   write_file(dir / "t.tsv", "sentence\tlabel\na\t1\nno label here\n");
-  EXPECT_ERROR_CONTAINS(read_all(dir / "t.tsv", TableFormat::tsv, true, {"sentence", "label"}),
+  EXPECT_DTRAIN_ERROR(read_all(dir / "t.tsv", TableFormat::tsv, true, {"sentence", "label"}),
                         "t.tsv:3: row has 1 fields, but column 'label' is field 1 (0-based)");
 }
 
 TEST(TsvReader, MissingFileAndEmptyFileAreClearErrors) {
   ScratchDir dir;
-  EXPECT_ERROR_CONTAINS(TableReader::open(dir / "none.tsv", TableFormat::tsv, true, {"a"}),
+  EXPECT_DTRAIN_ERROR(TableReader::open(dir / "none.tsv", TableFormat::tsv, true, {"a"}),
                         "none.tsv: no such file");
   write_file(dir / "empty.tsv", "");
-  EXPECT_ERROR_CONTAINS(TableReader::open(dir / "empty.tsv", TableFormat::tsv, true, {"a"}),
+  EXPECT_DTRAIN_ERROR(TableReader::open(dir / "empty.tsv", TableFormat::tsv, true, {"a"}),
                         "empty.tsv: the file is empty; expected a header row");
 }
 
@@ -87,10 +87,10 @@ TEST(CsvReader, HandlesRfc4180Quoting) {
 TEST(CsvReader, MalformedQuotingIsAnError) {
   ScratchDir dir;
   write_file(dir / "open.csv", "text,label\n\"never closed,1\nmore,0\n");
-  EXPECT_ERROR_CONTAINS(read_all(dir / "open.csv", TableFormat::csv, true, {"text"}),
+  EXPECT_DTRAIN_ERROR(read_all(dir / "open.csv", TableFormat::csv, true, {"text"}),
                         "open.csv:2: quoted field is never closed");
   write_file(dir / "junk.csv", "text,label\n\"quoted\"junk,1\n");
-  EXPECT_ERROR_CONTAINS(read_all(dir / "junk.csv", TableFormat::csv, true, {"text"}),
+  EXPECT_DTRAIN_ERROR(read_all(dir / "junk.csv", TableFormat::csv, true, {"text"}),
                         "junk.csv:2: unexpected character 'j' after a closing quote");
 }
 
@@ -116,13 +116,13 @@ TEST(JsonlReader, ArraysAreIndexedByPosition) {
 TEST(JsonlReader, BadRecordsNameFileAndLine) {
   ScratchDir dir;
   write_file(dir / "missing.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\"}\n");
-  EXPECT_ERROR_CONTAINS(read_all(dir / "missing.jsonl", TableFormat::jsonl, true, {"text", "label"}),
+  EXPECT_DTRAIN_ERROR(read_all(dir / "missing.jsonl", TableFormat::jsonl, true, {"text", "label"}),
                         "missing.jsonl:2: no key 'label'");
   write_file(dir / "broken.jsonl", "{\"text\": \"a\",\n");
-  EXPECT_ERROR_CONTAINS(read_all(dir / "broken.jsonl", TableFormat::jsonl, true, {"text"}),
+  EXPECT_DTRAIN_ERROR(read_all(dir / "broken.jsonl", TableFormat::jsonl, true, {"text"}),
                         "broken.jsonl:1: not valid JSON");
   write_file(dir / "null.jsonl", "{\"text\": null}\n");
-  EXPECT_ERROR_CONTAINS(read_all(dir / "null.jsonl", TableFormat::jsonl, true, {"text"}),
+  EXPECT_DTRAIN_ERROR(read_all(dir / "null.jsonl", TableFormat::jsonl, true, {"text"}),
                         "null.jsonl:1: 'text' is null, expected a string or a number");
 }
 
@@ -130,9 +130,9 @@ TEST(TableFormat, ComesFromTheExtensionOrTheOption) {
   EXPECT_EQ(table_format_from_extension("a/train.TSV"), TableFormat::tsv);
   EXPECT_EQ(table_format_from_extension("x.csv"), TableFormat::csv);
   EXPECT_EQ(table_format_from_extension("x.jsonl"), TableFormat::jsonl);
-  EXPECT_ERROR_CONTAINS(table_format_from_extension("x.txt"), "x.txt: cannot tell the table format");
+  EXPECT_DTRAIN_ERROR(table_format_from_extension("x.txt"), "x.txt: cannot tell the table format");
   EXPECT_EQ(parse_table_format("csv"), TableFormat::csv);
-  EXPECT_ERROR_CONTAINS(parse_table_format("xml"), "unknown table format 'xml'");
+  EXPECT_DTRAIN_ERROR(parse_table_format("xml"), "unknown table format 'xml'");
 }
 
 }  // namespace

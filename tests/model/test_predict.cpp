@@ -2,6 +2,8 @@
 // concatenate to the whole dataset, and clear errors for data the model cannot read.
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <fstream>
 #include <random>
