@@ -1,4 +1,5 @@
-// `dtrain predict`: logits of a fine-tuned model over a prepared dataset, in dataset order.
+// `dtrain predict`: logits of a fine-tuned model over a prepared dataset, in dataset order. Under
+// mpirun every rank predicts its partition and rank 0 writes the file.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -7,11 +8,10 @@
 #include <memory>
 
 #include "app/commands.h"
+#include "app/distributed_command.h"
+#include "app/inference_setup.h"
 #include "common/error.h"
-#include "data/dataset_reader.h"
-#include "model/dataset_fit.h"
-#include "model/hf_checkpoint.h"
-#include "model/predict.h"
+#include "train/evaluation.h"
 
 namespace dtrain::app {
 namespace {
@@ -23,31 +23,30 @@ struct PredictOptions {
   int64_t batch_size = 32;
 };
 
-void run_predict(const PredictOptions& options) {
+void run_predict(const PredictOptions& options, const dist::ProcessGroup& group) {
   // Fail before the work, not after it, when the output cannot be written.
   const auto output_folder = std::filesystem::absolute(options.output).parent_path();
   DTRAIN_CHECK(std::filesystem::is_directory(output_folder), "cannot write {}: folder {} does not exist",
                options.output, output_folder.string());
   const data::DatasetReader reader(options.data);
-  model::BertForSequenceClassification model = model::load_bert_for_sequence_classification(options.model);
-  model::check_dataset_fits_model(reader, model->config(), options.model);
+  InferenceSetup setup = prepare_inference(group, options.model, reader);
 
   const auto start = std::chrono::steady_clock::now();
-  // One process predicts every sample: the whole dataset is partition 0 of 1.
-  model::PartitionPredictions predictions =
-      model::predict_partition(*model, reader, /*rank=*/0, /*world_size=*/1, options.batch_size);
+  const data::PredictionsTable table = train::predict_distributed(*setup.model, reader, *setup.comm, options.batch_size);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  data::write_predictions(options.output, predictions.table);
+  if (group.rank() != 0) return;
+  data::write_predictions(options.output, table);
 
   const data::DatasetInfo& info = reader.info();
   std::string quality;
-  if (info.task == data::TaskType::classification && info.num_labels == predictions.table.num_labels)
-    quality = fmt::format(", accuracy {:.4f}", model::accuracy(predictions.table));
-  else if (info.task == data::TaskType::classification)
+  if (info.task == data::TaskType::classification && info.num_labels == table.num_labels) {
+    quality = fmt::format(", accuracy {:.4f}", train::prediction_metrics(table, "")["eval_accuracy"].get<double>());
+  } else if (info.task == data::TaskType::classification) {
     spdlog::warn("{} has {} labels but the model predicts {}: accuracy not computed", options.data,
-                 info.num_labels, predictions.table.num_labels);
-  fmt::print("predict: {} samples in {:.2f} s ({:.1f} samples/s){} -> {}\n", predictions.samples.size(),
-             seconds, seconds > 0 ? predictions.samples.size() / seconds : 0.0, quality, options.output);
+                 info.num_labels, table.num_labels);
+  }
+  fmt::print("predict: {} samples in {:.2f} s ({:.1f} samples/s){} -> {}\n", table.num_samples(), seconds,
+             seconds > 0 ? table.num_samples() / seconds : 0.0, quality, options.output);
 }
 
 const RegisterCommand kPredict([](CLI::App& app) -> std::function<void()> {
@@ -59,9 +58,9 @@ const RegisterCommand kPredict([](CLI::App& app) -> std::function<void()> {
   sub->add_option("--output", options->output, "Output HDF5 file: /logits [samples, labels] and /labels")
       ->required();
   sub->add_option("--batch-size", options->batch_size, "Samples per forward pass")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  return [options] { run_predict(*options); };
+  return [options] { run_distributed([&](const dist::ProcessGroup& group) { run_predict(*options, group); }); };
 });
 
 }  // namespace

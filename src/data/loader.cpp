@@ -87,7 +87,7 @@ TrainStep TrainLoader::next() {
 
 EvalLoader::EvalLoader(const DatasetReader& reader, int rank, int world_size, int64_t batch_size,
                        const LoaderOptions& options)
-    : partition_(eval_partition(reader.num_samples(), rank, world_size)),
+    : partition_(eval_partition(reader.num_samples(), batch_size, rank, world_size)),
       batches_(eval_batches(partition_, batch_size)) {
   auto produce = [&reader, batches = batches_, next = size_t{0},
                   collate = options.collate]() mutable -> std::optional<LoadedBatch> {

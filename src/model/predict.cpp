@@ -49,17 +49,4 @@ PartitionPredictions predict_partition(BertForSequenceClassificationImpl& model,
   return result;
 }
 
-double accuracy(const data::PredictionsTable& table) {
-  const int64_t rows = table.num_samples();
-  DTRAIN_ASSERT(static_cast<int64_t>(table.class_labels.size()) == rows, "{} labels for {} rows",
-                table.class_labels.size(), rows);
-  if (rows == 0) return 0.0;
-  int64_t correct = 0;
-  for (int64_t row = 0; row < rows; ++row) {
-    const float* begin = table.logits.data() + row * table.num_labels;
-    correct += (std::max_element(begin, begin + table.num_labels) - begin) == table.class_labels[row];
-  }
-  return static_cast<double>(correct) / static_cast<double>(rows);
-}
-
 }  // namespace dtrain::model

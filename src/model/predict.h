@@ -21,7 +21,4 @@ PartitionPredictions predict_partition(BertForSequenceClassificationImpl& model,
                                        const data::DatasetReader& reader, int rank, int world_size,
                                        int64_t batch_size);
 
-// Fraction of rows whose largest logit is at the label's index (first maximum on ties).
-double accuracy(const data::PredictionsTable& table);
-
 }  // namespace dtrain::model

@@ -26,55 +26,75 @@ double sample_loss(const float* logits, int64_t num_labels, double label) {
 
 }  // namespace
 
-nlohmann::json evaluate(model::BertForSequenceClassificationImpl& model, const data::DatasetReader& dataset,
-                        dist::Communicator& comm, int64_t batch_size, const std::string& task_name) {
-  const auto start = std::chrono::steady_clock::now();
+data::PredictionsTable predict_distributed(model::BertForSequenceClassificationImpl& model,
+                                           const data::DatasetReader& dataset, dist::Communicator& comm,
+                                           int64_t batch_size) {
   const model::PartitionPredictions local =
       model::predict_partition(model, dataset, comm.rank(), comm.size(), batch_size);
-  const int64_t num_labels = local.table.num_labels;
+  const data::PredictionsTable& part = local.table;
+  const int64_t num_labels = part.num_labels;
   const bool regression = dataset.info().task == data::TaskType::regression;
 
-  // Gather needs equal lengths: every rank sends a row block sized for the largest partition.
-  const int64_t rows = data::eval_partition(dataset.num_samples(), 0, comm.size()).size();
+  // Gather needs equal lengths: every rank sends [count, logits, labels] sized for the largest
+  // partition (rank 0's). float32 logits and labels travel exactly as doubles.
+  const int64_t rows = data::eval_partition(dataset.num_samples(), batch_size, 0, comm.size()).size();
   std::vector<double> send(static_cast<size_t>(1 + rows * (num_labels + 1)), 0.0);
-  const int64_t count = local.table.num_samples();
+  const int64_t count = part.num_samples();
   send[0] = static_cast<double>(count);
+  std::copy(part.logits.begin(), part.logits.end(), send.begin() + 1);
   for (int64_t i = 0; i < count; ++i) {
-    for (int64_t k = 0; k < num_labels; ++k) send[1 + i * num_labels + k] = local.table.logits[i * num_labels + k];
-    send[1 + rows * num_labels + i] =
-        regression ? local.table.regression_labels[i] : static_cast<double>(local.table.class_labels[i]);
+    send[1 + rows * num_labels + i] = regression ? part.regression_labels[i] : static_cast<double>(part.class_labels[i]);
   }
   const std::vector<double> gathered = comm.gather(send, 0);
-  if (comm.rank() != 0) return nlohmann::json::object();
 
+  data::PredictionsTable table;
+  table.num_labels = num_labels;
+  if (comm.rank() != 0) return table;
   // Blocks arrive in rank order, which is dataset order (eval_partition.h).
-  std::vector<float> logits;
-  std::vector<double> predictions, labels;
   for (int r = 0; r < comm.size(); ++r) {
     const double* block = gathered.data() + r * send.size();
     const auto block_count = static_cast<int64_t>(block[0]);
+    table.logits.insert(table.logits.end(), block + 1, block + 1 + block_count * num_labels);
+    const double* labels = block + 1 + rows * num_labels;
     for (int64_t i = 0; i < block_count; ++i) {
-      const double* row = block + 1 + i * num_labels;
-      logits.insert(logits.end(), row, row + num_labels);
-      labels.push_back(block[1 + rows * num_labels + i]);
-      predictions.push_back(regression ? row[0]
-                                       : static_cast<double>(std::max_element(row, row + num_labels) - row));
+      if (regression) table.regression_labels.push_back(static_cast<float>(labels[i]));
+      else table.class_labels.push_back(static_cast<int64_t>(labels[i]));
     }
   }
-  double loss_sum = 0;
-  for (size_t i = 0; i < labels.size(); ++i) loss_sum += sample_loss(&logits[i * num_labels], num_labels, labels[i]);
-  const auto samples = static_cast<int64_t>(labels.size());
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return table;
+}
 
+nlohmann::json prediction_metrics(const data::PredictionsTable& table, const std::string& task_name) {
+  const int64_t num_labels = table.num_labels;
+  const bool regression = !table.regression_labels.empty() || num_labels == 1;
+  std::vector<double> predictions, labels;
+  double loss_sum = 0;
+  for (int64_t i = 0; i < table.num_samples(); ++i) {
+    const float* row = table.logits.data() + i * num_labels;
+    const double label = regression ? table.regression_labels[i] : static_cast<double>(table.class_labels[i]);
+    predictions.push_back(regression ? row[0] : static_cast<double>(std::max_element(row, row + num_labels) - row));
+    labels.push_back(label);
+    loss_sum += sample_loss(row, num_labels, label);
+  }
   nlohmann::json results;
-  results["eval_loss"] = samples > 0 ? loss_sum / static_cast<double>(samples) : 0.0;
+  results["eval_loss"] = labels.empty() ? 0.0 : loss_sum / static_cast<double>(labels.size());
   for (const auto& [name, value] :
        compute_metrics(metrics_for_task(task_name, regression), predictions, labels, num_labels)) {
     results["eval_" + name] = value;
   }
-  results["eval_samples"] = samples;
+  return results;
+}
+
+nlohmann::json evaluate(model::BertForSequenceClassificationImpl& model, const data::DatasetReader& dataset,
+                        dist::Communicator& comm, int64_t batch_size, const std::string& task_name) {
+  const auto start = std::chrono::steady_clock::now();
+  const data::PredictionsTable table = predict_distributed(model, dataset, comm, batch_size);
+  if (comm.rank() != 0) return nlohmann::json::object();
+  nlohmann::json results = prediction_metrics(table, task_name);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  results["eval_samples"] = table.num_samples();
   results["eval_runtime"] = seconds;
-  results["eval_samples_per_second"] = static_cast<double>(samples) / seconds;
+  results["eval_samples_per_second"] = static_cast<double>(table.num_samples()) / seconds;
   return results;
 }
 

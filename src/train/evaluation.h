@@ -1,11 +1,14 @@
 #pragma once
-// Distributed evaluation: every rank predicts its exactly-once partition of the dataset, rank 0
-// gathers the logits in dataset order and computes eval_loss and the task's metrics, so the result
-// cannot count a sample twice (the padded-tail bug of DistributedSampler-based evaluation).
+// Distributed evaluation: every rank predicts its exactly-once partition of the dataset (whole
+// batches, see data/eval_partition.h), rank 0 gathers the logits in dataset order and computes
+// eval_loss and the task's metrics. No sample is counted twice (the padded-tail bug of
+// DistributedSampler-based evaluation) and results are bit-identical at any number of ranks.
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string>
+
+#include "data/predictions_file.h"
 
 namespace dtrain::data {
 class DatasetReader;
@@ -19,8 +22,18 @@ class BertForSequenceClassificationImpl;
 
 namespace dtrain::train {
 
-// {"eval_loss", "eval_<metric>"..., "eval_samples", "eval_runtime", "eval_samples_per_second"} on
-// rank 0; an empty object on the other ranks. Collective: every rank must call it.
+// Logits and labels of the whole dataset, in dataset order, on rank 0 (an empty table elsewhere).
+// Collective: every rank must call it.
+data::PredictionsTable predict_distributed(model::BertForSequenceClassificationImpl& model,
+                                           const data::DatasetReader& dataset, dist::Communicator& comm,
+                                           int64_t batch_size);
+
+// {"eval_loss", "eval_<metric>"...} of a whole dataset's predictions: cross-entropy or squared
+// error per sample, averaged, and the metrics for `task_name` (metrics.h).
+nlohmann::json prediction_metrics(const data::PredictionsTable& table, const std::string& task_name);
+
+// predict_distributed + prediction_metrics, with "eval_samples", "eval_runtime" and
+// "eval_samples_per_second", on rank 0; an empty object on the other ranks. Collective.
 nlohmann::json evaluate(model::BertForSequenceClassificationImpl& model, const data::DatasetReader& dataset,
                         dist::Communicator& comm, int64_t batch_size, const std::string& task_name);
 

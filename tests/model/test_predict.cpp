@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <random>
 
@@ -14,6 +15,7 @@
 #include "model/dataset_fit.h"
 #include "model/hf_checkpoint.h"
 #include "model/predict.h"
+#include "train/evaluation.h"
 
 namespace dtrain::model {
 namespace {
@@ -149,9 +151,13 @@ TEST(Predict, PartitionsConcatenateToTheWholeDataset) {
   EXPECT_TRUE(at::allclose(at::tensor(concatenated), at::tensor(whole.table.logits), 1e-5, 1e-5));
 }
 
-TEST(Predict, AccuracyTakesTheFirstLargestLogit) {
+TEST(Predict, MetricsTakeTheFirstLargestLogitAndTheMeanCrossEntropy) {
   data::PredictionsTable table{2, {0.1f, 0.9f, 0.5f, 0.5f, 2.0f, -1.0f}, {1, 0, 1}, {}};
-  EXPECT_DOUBLE_EQ(accuracy(table), 2.0 / 3.0);
+  const auto metrics = train::prediction_metrics(table, "");
+  EXPECT_DOUBLE_EQ(metrics["eval_accuracy"].get<double>(), 2.0 / 3.0);
+  const double expected_loss = (std::log(std::exp(0.1) + std::exp(0.9)) - 0.9 + std::log(2.0) +
+                                std::log(std::exp(2.0) + std::exp(-1.0)) + 1.0) / 3.0;
+  EXPECT_NEAR(metrics["eval_loss"].get<double>(), expected_loss, 1e-6);
 }
 
 TEST(Predict, DatasetWithALargerVocabularyIsRejectedWithoutOutput) {

@@ -1,0 +1,22 @@
+#pragma once
+// What `dtrain predict` and `dtrain evaluate` share: on every rank, the model folder loaded onto
+// this rank's device, checked against the dataset, and a communicator for gathering results.
+#include <memory>
+#include <string>
+
+#include "data/dataset_reader.h"
+#include "dist/communicator.h"
+#include "dist/process_group.h"
+#include "model/bert_model.h"
+
+namespace dtrain::app {
+
+struct InferenceSetup {
+  model::BertForSequenceClassification model{nullptr};
+  std::unique_ptr<dist::Communicator> comm;
+};
+
+InferenceSetup prepare_inference(const dist::ProcessGroup& group, const std::string& model_folder,
+                                 const data::DatasetReader& dataset);
+
+}  // namespace dtrain::app
