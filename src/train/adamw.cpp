@@ -1,6 +1,7 @@
 #include "train/adamw.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 
 #include <algorithm>
@@ -30,6 +31,60 @@ AdamW::AdamW(std::vector<NamedParameter> parameters, AdamWOptions options) : opt
   }
 }
 
+namespace {
+
+// The per-step constants of one parameter's update.
+struct AdamWStepScalars {
+  double decay_factor;         // 1 - lr * weight_decay
+  double beta1, beta2;
+  double step_size;            // lr / bias_correction1
+  double bias_correction2_sqrt;
+  double eps;
+};
+
+// torch.optim.adamw._single_tensor_adamw's operations, in its order: any device and dtype.
+void tensor_adamw_step(at::Tensor& param, const at::Tensor& grad, AdamWParameterState& state,
+                       const AdamWStepScalars& s) {
+  param.mul_(s.decay_factor);
+  state.exp_avg.mul_(s.beta1).add_(grad, 1.0 - s.beta1);
+  state.exp_avg_sq.mul_(s.beta2).addcmul_(grad, grad, 1.0 - s.beta2);
+  const at::Tensor denom = (state.exp_avg_sq.sqrt() / s.bias_correction2_sqrt).add_(s.eps);
+  param.addcdiv_(state.exp_avg, denom, -s.step_size);
+}
+
+bool fused_kernel_applies(const at::Tensor& param, const at::Tensor& grad, const AdamWParameterState& state) {
+  auto cpu_float_contiguous = [](const at::Tensor& t) {
+    return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.is_contiguous();
+  };
+  return cpu_float_contiguous(param) && cpu_float_contiguous(grad) && cpu_float_contiguous(state.exp_avg) &&
+         cpu_float_contiguous(state.exp_avg_sq);
+}
+
+// The same arithmetic in one pass over memory instead of eight tensor operations: on the CPU the
+// update is bound by memory traffic, and a word embedding's update is most of a small model's step.
+void fused_adamw_step(at::Tensor& param, const at::Tensor& grad, AdamWParameterState& state,
+                      const AdamWStepScalars& s) {
+  float* p = param.data_ptr<float>();
+  const float* g = grad.data_ptr<float>();
+  float* m = state.exp_avg.data_ptr<float>();
+  float* v = state.exp_avg_sq.data_ptr<float>();
+  const auto decay = static_cast<float>(s.decay_factor), beta1 = static_cast<float>(s.beta1),
+             beta2 = static_cast<float>(s.beta2), one_minus_beta1 = static_cast<float>(1.0 - s.beta1),
+             one_minus_beta2 = static_cast<float>(1.0 - s.beta2),
+             correction2 = static_cast<float>(s.bias_correction2_sqrt), eps = static_cast<float>(s.eps),
+             neg_step = static_cast<float>(-s.step_size);
+  at::parallel_for(0, param.numel(), 1 << 15, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      m[i] = m[i] * beta1 + g[i] * one_minus_beta1;
+      v[i] = v[i] * beta2 + one_minus_beta2 * g[i] * g[i];
+      const float denom = std::sqrt(v[i]) / correction2 + eps;
+      p[i] = p[i] * decay + neg_step * (m[i] / denom);
+    }
+  });
+}
+
+}  // namespace
+
 void AdamW::step() {
   at::NoGradGuard no_grad;
   const double lr = options_.lr;
@@ -42,16 +97,16 @@ void AdamW::step() {
       state.exp_avg = at::zeros_like(param, at::MemoryFormat::Preserve);
       state.exp_avg_sq = at::zeros_like(param, at::MemoryFormat::Preserve);
     }
-    // The order and form of these operations follow torch.optim.adamw._single_tensor_adamw.
     ++state.step;
-    param.mul_(1.0 - lr * entry.weight_decay);
-    state.exp_avg.mul_(options_.beta1).add_(grad, 1.0 - options_.beta1);
-    state.exp_avg_sq.mul_(options_.beta2).addcmul_(grad, grad, 1.0 - options_.beta2);
     const double step = static_cast<double>(state.step);
-    const double bias_correction1 = 1.0 - std::pow(options_.beta1, step);
-    const double bias_correction2 = 1.0 - std::pow(options_.beta2, step);
-    const at::Tensor denom = (state.exp_avg_sq.sqrt() / std::sqrt(bias_correction2)).add_(options_.eps);
-    param.addcdiv_(state.exp_avg, denom, -lr / bias_correction1);
+    const AdamWStepScalars scalars{1.0 - lr * entry.weight_decay, options_.beta1, options_.beta2,
+                                   lr / (1.0 - std::pow(options_.beta1, step)),
+                                   std::sqrt(1.0 - std::pow(options_.beta2, step)), options_.eps};
+    if (fused_kernel_applies(param, grad, state)) {
+      fused_adamw_step(param, grad, state, scalars);
+    } else {
+      tensor_adamw_step(param, grad, state, scalars);
+    }
   }
 }
 

@@ -158,5 +158,29 @@ TEST(AdamW, ZeroGradDropsGradients) {
   for (const NamedParameter& parameter : parameters) EXPECT_FALSE(parameter.tensor.grad().defined());
 }
 
+TEST(AdamW, FusedCpuKernelMatchesTheTensorOperations) {
+  // float32 contiguous CPU parameters take the one-pass kernel; a float64 copy takes the tensor
+  // operations (the path every other device and dtype uses). Both must make the same updates.
+  const AdamWOptions options{1e-2, 0.9, 0.999, 1e-8, 0.1};
+  std::vector<NamedParameter> fused = make_parameters(), reference;
+  for (const auto& parameter : fused) {
+    reference.push_back({parameter.name, parameter.tensor.detach().to(at::kDouble).requires_grad_()});
+  }
+  AdamW fused_optimizer(fused, options), reference_optimizer(reference, options);
+  for (int step = 0; step < 5; ++step) {
+    set_gradients(fused, step);
+    for (size_t k = 0; k < fused.size(); ++k) {
+      const at::Tensor& grad = fused[k].tensor.grad();
+      reference[k].tensor.mutable_grad() = grad.defined() ? grad.to(at::kDouble) : at::Tensor();
+    }
+    fused_optimizer.step();
+    reference_optimizer.step();
+  }
+  for (size_t k = 0; k < fused.size(); ++k) {
+    EXPECT_TRUE(at::allclose(fused[k].tensor.to(at::kDouble), reference[k].tensor, 1e-6, 1e-6)) << fused[k].name;
+    EXPECT_FALSE(at::equal(fused[k].tensor, make_parameters()[k].tensor)) << fused[k].name << " never moved";
+  }
+}
+
 }  // namespace
 }  // namespace dtrain::train
