@@ -40,7 +40,7 @@ def run(name, iterations=None):
     milliseconds = []
     for step in range(warmup + iterations):
         start = time.perf_counter()
-        model.zero_grad()
+        model.zero_grad(set_to_none=True)
         model.loss(model(input_ids, attention_mask, token_type_ids), labels).backward()
         if step >= warmup:
             milliseconds.append((time.perf_counter() - start) * 1000)

@@ -55,7 +55,7 @@ void run(const Shape& shape, int iterations) {
   std::vector<double> milliseconds;
   for (int step = 0; step < shape.warmup + iterations; ++step) {
     const auto start = std::chrono::steady_clock::now();
-    model->zero_grad();
+    model->zero_grad(/*set_to_none=*/true);
     model->forward(input_ids, attention_mask, token_type_ids, labels).loss->backward();
     const std::chrono::duration<double, std::milli> elapsed = std::chrono::steady_clock::now() - start;
     if (step >= shape.warmup) milliseconds.push_back(elapsed.count());
