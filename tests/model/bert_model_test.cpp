@@ -122,6 +122,7 @@ TEST(BertModel, BackwardReachesEveryParameterAndDropoutOnlyActsInTraining) {
   const at::Tensor ids = at::randint(1, config.vocab_size, {4, 10}, at::kLong);
   ids[1].narrow(0, 6, 4).fill_(config.pad_token_id);
   at::Tensor mask = ids.ne(config.pad_token_id).to(at::kLong);
+  ids[2][3] = config.pad_token_id;  // attended, so only padding_idx keeps its row's gradient at zero
   const at::Tensor labels = at::tensor({0, 2, 1, 2}, at::kLong);
 
   model->train();
