@@ -37,16 +37,17 @@ def run(name, iterations=None):
     attention_mask = torch.ones(BATCH_SIZE, SEQ_LENGTH, dtype=torch.long)
     token_type_ids = torch.zeros(BATCH_SIZE, SEQ_LENGTH, dtype=torch.long)
     labels = torch.randint(0, 2, (BATCH_SIZE,))
-    milliseconds = []
+    wall_milliseconds, cpu_milliseconds = [], []
     for step in range(warmup + iterations):
-        start = time.perf_counter()
-        model.zero_grad()
+        start, cpu_start = time.perf_counter(), time.process_time()
+        model.zero_grad(set_to_none=True)
         model.loss(model(input_ids, attention_mask, token_type_ids), labels).backward()
         if step >= warmup:
-            milliseconds.append((time.perf_counter() - start) * 1000)
+            wall_milliseconds.append((time.perf_counter() - start) * 1000)
+            cpu_milliseconds.append((time.process_time() - cpu_start) * 1000)
     print(f"pytorch {name:<5} batch {BATCH_SIZE}x{SEQ_LENGTH} threads {torch.get_num_threads()}: "
-          f"median {statistics.median_low(milliseconds):.1f} ms, min {min(milliseconds):.1f} ms "
-          f"over {len(milliseconds)} steps")
+          f"median {statistics.median_high(wall_milliseconds):.1f} ms, min {min(wall_milliseconds):.1f} ms, "
+          f"cpu {statistics.median_high(cpu_milliseconds):.1f} ms over {len(wall_milliseconds)} steps")
 
 
 if __name__ == "__main__":

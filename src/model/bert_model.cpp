@@ -3,8 +3,6 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Dispatch.h>
-#include <c10/util/Half.h>
-#include <torch/nn/modules/container/modulelist.h>
 
 #include <cmath>
 #include <limits>

@@ -116,12 +116,31 @@ TEST(BertModel, PaddingDoesNotChangeLogits) {
   }
 }
 
+TEST(BertModel, SequenceOutputIsBatchFirstAndIgnoresPadding) {
+  BertModel bert(two_layer_config());
+  bert->eval();
+  at::NoGradGuard no_grad;
+  const at::Tensor ids = at::randint(1, 120, {2, 9}, at::kLong);
+  at::Tensor mask = at::ones({2, 9}, at::kLong);
+  mask[1].narrow(0, 5, 4).zero_();
+  const BertModelOutput padded = bert->forward(ids, mask, {});
+  EXPECT_EQ(padded.sequence_output.sizes(), at::IntArrayRef({2, 9, 64}));
+  EXPECT_EQ(padded.pooled_output.sizes(), at::IntArrayRef({2, 64}));
+
+  // Sample 1 alone, cut to its 5 real tokens: the same hidden states for those tokens.
+  const BertModelOutput alone = bert->forward(ids[1].narrow(0, 0, 5).unsqueeze(0), {}, {});
+  EXPECT_LE((padded.sequence_output[1].narrow(0, 0, 5) - alone.sequence_output[0]).abs().max().item<double>(),
+            1e-6);
+  EXPECT_LE((padded.pooled_output[1] - alone.pooled_output[0]).abs().max().item<double>(), 1e-6);
+}
+
 TEST(BertModel, BackwardReachesEveryParameterAndDropoutOnlyActsInTraining) {
   BertConfig config = two_layer_config();
   BertForSequenceClassification model(config, 3);
   const at::Tensor ids = at::randint(1, config.vocab_size, {4, 10}, at::kLong);
   ids[1].narrow(0, 6, 4).fill_(config.pad_token_id);
   at::Tensor mask = ids.ne(config.pad_token_id).to(at::kLong);
+  ids[2][3] = config.pad_token_id;  // attended, so only padding_idx keeps its row's gradient at zero
   const at::Tensor labels = at::tensor({0, 2, 1, 2}, at::kLong);
 
   model->train();

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -80,6 +81,8 @@ Batch random_batch(const BertConfig& config, int64_t batch_size, int64_t seq_len
     batch.token_type_ids[row].narrow(0, length / 2, length - length / 2).fill_(1);
     batch.input_ids[row].narrow(0, length, seq_length - length).fill_(config.pad_token_id);
   }
+  // An attended pad id: HF's padding_idx keeps its embedding row out of the gradient even then.
+  batch.input_ids[0][1] = config.pad_token_id;
   return batch;
 }
 
@@ -100,11 +103,12 @@ at::Tensor random_labels(const ReferenceCase& c, at::Generator& generator) {
 struct CaseResult {
   at::Tensor logits;
   std::optional<double> loss;
+  std::map<std::string, at::Tensor> gradients;  // by parameter name, when labels were given
 };
 
 // Builds the model, moves every parameter off HF's init (non-zero biases, LayerNorm weights != 1) so
-// that a mis-wired bias or norm cannot hide, runs it in eval mode and writes everything the reference
-// needs into `dir`.
+// that a mis-wired bias or norm cannot hide, runs it (and, with labels, its backward) in eval mode and
+// writes everything the reference needs into `dir`.
 CaseResult run_and_export(const ReferenceCase& c, const fs::path& dir) {
   fs::create_directories(dir);
   at::Generator generator = at::detail::createCPUGenerator(1234);
@@ -127,11 +131,16 @@ CaseResult run_and_export(const ReferenceCase& c, const fs::path& dir) {
   testing::write_file(dir / "manifest.json", manifest.dump());
   testing::write_file(dir / "config.json", c.config.to_json().dump(2));
 
-  at::NoGradGuard no_grad;
   const SequenceClassifierOutput output =
       model->forward(batch.input_ids, batch.attention_mask, batch.token_type_ids, labels);
-  CaseResult result{output.logits};
-  if (output.loss) result.loss = output.loss->item<double>();
+  CaseResult result{output.logits.detach()};
+  if (output.loss) {
+    result.loss = output.loss->item<double>();
+    output.loss->backward();
+    for (const auto& parameter : model->named_parameters()) {
+      result.gradients[parameter.key()] = parameter.value().grad();
+    }
+  }
   return result;
 }
 
@@ -183,6 +192,15 @@ TEST(BertReference, LogitsAndLossMatchTransformerEncoderReference) {
       std::ifstream loss_file(scratch / c.name / "loss.json");
       const double expected_loss = json::parse(loss_file).at("loss").get<double>();
       EXPECT_NEAR(*results[index].loss, expected_loss, 1e-5 * std::max(1.0, std::abs(expected_loss)));
+      // Backward too: each parameter's gradient, relative to that gradient's largest entry. The floor
+      // covers attention.self.key.bias, whose exact gradient is zero (softmax ignores a per-row shift).
+      for (const auto& [name, gradient] : results[index].gradients) {
+        SCOPED_TRACE(name);
+        const at::Tensor expected_gradient =
+            read_floats(scratch / c.name / ("grad." + name + ".bin"), gradient.sizes());
+        const double scale = std::max(expected_gradient.abs().max().item<double>(), 1e-2);
+        EXPECT_LE((gradient - expected_gradient).abs().max().item<double>(), 1e-5 * scale);
+      }
     }
   }
 }

@@ -8,7 +8,8 @@ Usage: reference_bert.py CASE_DIR...   (run with Debian's python3, which has tor
 Each CASE_DIR holds config.json (Hugging Face format), manifest.json ({name: {"dtype", "shape"}}) and
 <name>.bin raw little-endian tensors: the model's parameters under Hugging Face names plus input_ids,
 attention_mask, token_type_ids and optionally labels. The script writes logits.bin and, when labels
-are given, loss.json ({"loss": value}) into each CASE_DIR.
+are given, loss.json ({"loss": value}) and each parameter's gradient as grad.<name>.bin into each
+CASE_DIR.
 """
 import json
 import math
@@ -65,32 +66,49 @@ class ReferenceBert(nn.Module):
         self.num_labels = len(config["id2label"]) if "id2label" in config else config.get("num_labels", 2)
         self.classifier = nn.Linear(hidden, self.num_labels)
 
-    @torch.no_grad()
-    def load_hugging_face_tensors(self, tensors):
-        """Copies weights stored under Hugging Face BertForSequenceClassification names."""
-        def put(target, name):
-            target.copy_(tensors.pop(name))
-
-        put(self.word.weight, "bert.embeddings.word_embeddings.weight")
-        put(self.position.weight, "bert.embeddings.position_embeddings.weight")
-        put(self.token_type.weight, "bert.embeddings.token_type_embeddings.weight")
-        put(self.embedding_norm.weight, "bert.embeddings.LayerNorm.weight")
-        put(self.embedding_norm.bias, "bert.embeddings.LayerNorm.bias")
+    def hugging_face_parameters(self):
+        """{Hugging Face BertForSequenceClassification name: (parameter, slice)}; the slice selects
+        query/key/value rows of the fused in_proj parameters and is None elsewhere."""
+        names = {
+            "bert.embeddings.word_embeddings.weight": self.word.weight,
+            "bert.embeddings.position_embeddings.weight": self.position.weight,
+            "bert.embeddings.token_type_embeddings.weight": self.token_type.weight,
+        }
+        modules = {"bert.embeddings.LayerNorm": self.embedding_norm, "bert.pooler.dense": self.pooler,
+                   "classifier": self.classifier}
         for index, layer in enumerate(self.layers):
             prefix = f"bert.encoder.layer.{index}."
+            modules.update({f"{prefix}attention.output.dense": layer.self_attn.out_proj,
+                            f"{prefix}attention.output.LayerNorm": layer.norm1,
+                            f"{prefix}intermediate.dense": layer.linear1,
+                            f"{prefix}output.dense": layer.linear2,
+                            f"{prefix}output.LayerNorm": layer.norm2})
+        mapping = {name: (parameter, None) for name, parameter in names.items()}
+        for prefix, module in modules.items():
             for kind in ("weight", "bias"):
-                getattr(layer.self_attn, f"in_proj_{kind}").copy_(torch.cat(
-                    [tensors.pop(f"{prefix}attention.self.{part}.{kind}") for part in ("query", "key", "value")]))
-                put(getattr(layer.self_attn.out_proj, kind), f"{prefix}attention.output.dense.{kind}")
-                put(getattr(layer.norm1, kind), f"{prefix}attention.output.LayerNorm.{kind}")
-                put(getattr(layer.linear1, kind), f"{prefix}intermediate.dense.{kind}")
-                put(getattr(layer.linear2, kind), f"{prefix}output.dense.{kind}")
-                put(getattr(layer.norm2, kind), f"{prefix}output.LayerNorm.{kind}")
-        for kind in ("weight", "bias"):
-            put(getattr(self.pooler, kind), f"bert.pooler.dense.{kind}")
-            put(getattr(self.classifier, kind), f"classifier.{kind}")
-        if tensors:
-            raise KeyError(f"parameters the reference does not know: {sorted(tensors)}")
+                mapping[f"{prefix}.{kind}"] = (getattr(module, kind), None)
+        for index, layer in enumerate(self.layers):
+            hidden = layer.self_attn.embed_dim
+            for part_index, part in enumerate(("query", "key", "value")):
+                rows = slice(part_index * hidden, (part_index + 1) * hidden)
+                for kind in ("weight", "bias"):
+                    mapping[f"bert.encoder.layer.{index}.attention.self.{part}.{kind}"] = (
+                        getattr(layer.self_attn, f"in_proj_{kind}"), rows)
+        return mapping
+
+    @torch.no_grad()
+    def load_hugging_face_tensors(self, tensors):
+        """Copies weights stored under Hugging Face names; every parameter must be given exactly once."""
+        mapping = self.hugging_face_parameters()
+        if set(tensors) != set(mapping):
+            raise KeyError(f"unknown: {sorted(set(tensors) - set(mapping))}, "
+                           f"missing: {sorted(set(mapping) - set(tensors))}")
+        for name, (parameter, rows) in mapping.items():
+            (parameter if rows is None else parameter[rows]).copy_(tensors[name])
+
+    def hugging_face_gradients(self):
+        return {name: (parameter.grad if rows is None else parameter.grad[rows])
+                for name, (parameter, rows) in self.hugging_face_parameters().items()}
 
     def forward(self, input_ids, attention_mask, token_type_ids):
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)
@@ -126,11 +144,14 @@ def run_case(case_dir):
     model = ReferenceBert(config)
     model.load_hugging_face_tensors(tensors)
     model.eval()
-    with torch.no_grad():
-        logits = model(*inputs)
-        logits.numpy().astype("<f4").tofile(case_dir / "logits.bin")
-        if labels is not None:
-            (case_dir / "loss.json").write_text(json.dumps({"loss": model.loss(logits, labels).item()}))
+    logits = model(*inputs)
+    logits.detach().numpy().astype("<f4").tofile(case_dir / "logits.bin")
+    if labels is not None:
+        loss = model.loss(logits, labels)
+        loss.backward()
+        (case_dir / "loss.json").write_text(json.dumps({"loss": loss.item()}))
+        for name, gradient in model.hugging_face_gradients().items():
+            gradient.numpy().astype("<f4").tofile(case_dir / f"grad.{name}.bin")
 
 
 if __name__ == "__main__":
