@@ -236,41 +236,64 @@ std::string python() {
   return python ? python : "/usr/bin/python3";
 }
 
-// A random Hugging Face-layout checkpoint (written by Python with `tool_arguments`) on the GLUE MRPC
-// dev set prepared with bert-base-uncased's vocabulary: dtrain predict reproduces the independent
+// A GLUE dev set and how `dtrain prepare` reads it.
+struct GlueDevSet {
+  std::string task;
+  std::string prepare_arguments;
+  int64_t num_labels;
+  int64_t rows;
+};
+
+const std::vector<GlueDevSet> kGlueDevSets = {
+    {"MRPC", "--text-a '#1 String' --text-b '#2 String' --label Quality", 2, 408},
+    {"SST-2", "--text-a sentence --label label", 2, 872},
+    {"RTE", "--text-a sentence1 --text-b sentence2 --label label --labels entailment,not_entailment", 2, 277},
+    {"STS-B", "--text-a sentence1 --text-b sentence2 --label score --task regression", 1, 1500},
+    {"CoLA", "--no-header --text-a 3 --label 1", 2, 1043},
+};
+
+// A random Hugging Face-layout checkpoint (written by Python with `tool_arguments`) on a GLUE dev
+// set prepared with bert-base-uncased's vocabulary: dtrain predict reproduces the independent
 // reference's logits.
-void expect_mrpc_reference_logits(const fs::path& shared, const std::string& tool_arguments) {
+void expect_reference_logits(const fs::path& shared, const GlueDevSet& set, const std::string& tool_arguments) {
+  SCOPED_TRACE(set.task);
   ScratchDir dir;
   const fs::path vocab = shared / "vocab/bert-base-uncased";
-  auto prepare =
-      run_command(dtrain_binary().string() + " prepare --tokenizer " + vocab.string() + " --input " +
-                  (shared / "glue/MRPC/dev.tsv").string() + " --output " + (dir / "mrpc.h5").string() +
-                  " --text-a '#1 String' --text-b '#2 String' --label Quality --max-length 128");
+  auto prepare = run_command(dtrain_binary().string() + " prepare --tokenizer " + vocab.string() + " --input " +
+                             (shared / "glue" / set.task / "dev.tsv").string() + " --output " +
+                             (dir / "dev.h5").string() + " " + set.prepare_arguments + " --max-length 128");
   ASSERT_EQ(prepare.exit_code, 0) << prepare.output;
   dtrain::testing::run_safetensors_tool("bert " + (dir / "model").string() + " " + tool_arguments +
-                                        " --vocab-size 30522 --num-labels 2");
+                                        " --vocab-size 30522 --num-labels " + std::to_string(set.num_labels));
   fs::copy_file(vocab / "vocab.txt", dir / "model/vocab.txt");  // enables the vocabulary fingerprint check
 
   auto predict =
       run_command(dtrain_binary().string() + " predict --model " + (dir / "model").string() + " --data " +
-                  (dir / "mrpc.h5").string() + " --output " + (dir / "out.h5").string());
+                  (dir / "dev.h5").string() + " --output " + (dir / "out.h5").string());
   ASSERT_EQ(predict.exit_code, 0) << predict.output;
-  EXPECT_THAT(predict.output, ::testing::HasSubstr("predict: 408 samples"));
+  EXPECT_THAT(predict.output, ::testing::HasSubstr("predict: " + std::to_string(set.rows) + " samples"));
   auto reference = run_command(python() + " " +
                                (dtrain::testing::source_dir() / "tests/model/predict_reference.py").string() +
-                               " " + (dir / "model").string() + " " + (dir / "mrpc.h5").string() + " " +
+                               " " + (dir / "model").string() + " " + (dir / "dev.h5").string() + " " +
                                (dir / "out.h5").string() + " 1e-4");
   EXPECT_EQ(reference.exit_code, 0) << reference.output;
 }
 
-TEST(PredictMrpc, ShardedFloat32CheckpointMatchesReference) {
+TEST(PredictGlue, ShardedFloat32CheckpointMatchesReferenceOnMrpc) {
   DTRAIN_REQUIRE_SHARED_DATA(shared);
-  expect_mrpc_reference_logits(shared, "--variant sharded --dtype F32 --seed 1");
+  expect_reference_logits(shared, kGlueDevSets[0], "--variant sharded --dtype F32 --seed 1");
 }
 
-TEST(PredictMrpc, LegacyBFloat16CheckpointMatchesReference) {
+TEST(PredictGlue, LegacyBFloat16CheckpointMatchesReferenceOnMrpc) {
   DTRAIN_REQUIRE_SHARED_DATA(shared);
-  expect_mrpc_reference_logits(shared, "--variant legacy --dtype BF16 --seed 2");
+  expect_reference_logits(shared, kGlueDevSets[0], "--variant legacy --dtype BF16 --seed 2");
+}
+
+TEST(PredictGlue, EveryOtherDevSetMatchesReference) {
+  DTRAIN_REQUIRE_SHARED_DATA(shared);
+  for (size_t i = 1; i < kGlueDevSets.size(); ++i) {
+    expect_reference_logits(shared, kGlueDevSets[i], "--variant plain --dtype F32 --seed " + std::to_string(10 + i));
+  }
 }
 
 }  // namespace
