@@ -3,13 +3,29 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <cstdio>
 #include <exception>
 
 #include "app/commands.h"
 #include "common/error.h"
 
+namespace {
+
+// Gradients, activations and their temporaries are large blocks freed and reallocated every step.
+// glibc serves blocks above its mmap threshold with fresh mappings, so each step page-faults its
+// memory back in (measured: 12x the page faults and ~20 ms of kernel time per step of a small
+// BERT). Keeping such blocks in the heap, and the heap from being trimmed, lets them be reused.
+void keep_large_blocks_in_the_heap() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest accepted value
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  keep_large_blocks_in_the_heap();
   CLI::App app{"dtrain: distributed fine-tuning of transformer models"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "dtrain 0.1.0");

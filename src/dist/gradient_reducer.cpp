@@ -89,7 +89,8 @@ void GradientReducer::pack(std::size_t index, const at::Tensor& incoming) {
                        : !incoming.defined()  ? accumulated
                                               : accumulated + incoming;
     // Divide before the sum: each rank's share stays in fp16 range whenever the average does.
-    slot.copy_(total.reshape({-1}) * inverse_world_size_);
+    if (inverse_world_size_ == 1.0) slot.copy_(total.reshape({-1}));
+    else slot.copy_(total.reshape({-1}) * inverse_world_size_);
   }
   Slot& entry = slots_[index];
   entry.packed = true;
@@ -122,20 +123,19 @@ bool GradientReducer::finish() {
   stats_.comm_wait_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
 
-  std::vector<at::Tensor> zero_sums;
+  std::vector<at::Tensor> sums;
   for (const Bucket& bucket : buckets_) {
-    // One conversion per bucket (none for fp32 buckets), then fp32 copies into each .grad.
-    const at::Tensor reduced = bucket.flat.to(at::kFloat);
     for (std::size_t index : bucket.parameters) {
       at::Tensor& grad = parameters_[index].mutable_grad();
       if (!grad.defined()) grad = at::empty_like(parameters_[index], at::MemoryFormat::Contiguous);
-      grad.copy_(reduced.narrow(0, slots_[index].offset, grad.numel()).view(grad.sizes()));
+      // copy_ converts fp16 to fp32 on the way: one pass, no bucket-sized temporary.
+      grad.copy_(bucket.flat.narrow(0, slots_[index].offset, grad.numel()).view(grad.sizes()));
+      // A sum is non-finite when some element is inf or NaN; finite gradients do not overflow an
+      // fp32 sum (fp16 ones cannot; fp32 ones would need magnitudes near 1e31). No temporary.
+      sums.push_back(grad.sum());
     }
-    // 0 * x is NaN exactly when x is inf or NaN, and a sum of zeros cannot overflow: a cheap
-    // exact test (isfinite + any is several times slower on CPU).
-    zero_sums.push_back(reduced.mul(0).sum());
   }
-  const bool finite = all_finite_on_every_rank(at::stack(zero_sums).sum());
+  const bool finite = all_finite_on_every_rank(at::stack(sums).sum());
 
   for (Slot& slot : slots_) slot.packed = false;
   for (Bucket& bucket : buckets_) {
@@ -147,10 +147,10 @@ bool GradientReducer::finish() {
   return finite;
 }
 
-bool GradientReducer::all_finite_on_every_rank(const at::Tensor& zero_sum) {
+bool GradientReducer::all_finite_on_every_rank(const at::Tensor& sum) {
   // Ranks could in principle round an overflowing sum differently, so they vote: any rank seeing
   // a non-finite value makes the step skip everywhere.
-  const at::Tensor votes = at::isnan(zero_sum).to(at::kFloat).reshape({1});
+  const at::Tensor votes = at::isfinite(sum).logical_not().to(at::kFloat).reshape({1});
   comm_.all_reduce_sum(votes);
   return votes.item<float>() == 0.0f;
 }

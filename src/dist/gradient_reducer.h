@@ -84,7 +84,7 @@ class GradientReducer {
   void launch_completed_buckets(bool in_backward);
   at::Tensor slot_view(std::size_t index) const;
   // `zero_sum`: the sum of 0 * every reduced value on this rank (NaN iff one is not finite).
-  bool all_finite_on_every_rank(const at::Tensor& zero_sum);
+  bool all_finite_on_every_rank(const at::Tensor& sum);
 
   std::vector<at::Tensor> parameters_;
   Communicator& comm_;
