@@ -23,24 +23,6 @@ from slurm_cluster import SlurmCluster, skip_unless_available  # noqa: E402
 import safetensors_tool  # noqa: E402
 
 RANKS = 2
-CONFIG = """\
-model:
-  config: {vocab_size: 505, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2,
-           intermediate_size: 64, max_position_embeddings: 64}
-data:
-  train_file: data/train.h5
-  eval_file: data/dev.h5
-training:
-  output_dir: runs/unused
-  learning_rate: 1.0e-3
-  max_steps: %(max_steps)d
-  per_device_train_batch_size: 8
-  per_device_eval_batch_size: 32
-  logging_steps: 1
-  eval_strategy: "no"
-  save_strategy: "no"
-  seed: 7
-"""
 
 
 def read_log(run_dir):
@@ -69,13 +51,15 @@ class Workspace:
         self.sbatch_script = pathlib.Path(os.environ["DTRAIN_SOURCE_DIR"]) / "launch/slurm/train.sbatch"
         subprocess.run([self.binary, "prepare-synthetic", "--output", str(root / "data"), "--train-rows", "640",
                         "--dev-rows", "64"], check=True, capture_output=True)
-        (root / "tiny.yaml").write_text(CONFIG % {"max_steps": max_steps})
+        self.config = pathlib.Path(__file__).resolve().parent / "tiny.yaml"
+        self.max_steps = max_steps
 
     def submit(self, cluster, name):
         overrides = [f"--job-name={name}", "--nodes=1", f"--ntasks-per-node={RANKS}", "--cpus-per-task=1",
                      "--gpus-per-node=0", "--time=5"]
         env = dict(os.environ, DTRAIN_BINARY=self.binary)
-        return cluster.sbatch([*overrides, str(self.sbatch_script), "tiny.yaml"], env, cwd=self.root)
+        return cluster.sbatch([*overrides, str(self.sbatch_script), str(self.config), "--max_steps",
+                               str(self.max_steps)], env, cwd=self.root)
 
     def slurm_log(self, name, job_id):
         path = self.root / f"slurm-{name}-{job_id}.out"
@@ -116,8 +100,8 @@ def test_requeue(cluster, workspace):
 
     reference_dir = workspace.root / "runs" / "uninterrupted"
     subprocess.run([os.environ["DTRAIN_MPIEXEC"], "-np", str(RANKS), "--oversubscribe", "--bind-to", "none",
-                    "-x", "OMP_NUM_THREADS=1", workspace.binary, "train", "--config", "tiny.yaml",
-                    "--output_dir", str(reference_dir)], cwd=workspace.root, check=True, capture_output=True)
+                    "-x", "OMP_NUM_THREADS=1", workspace.binary, "train", "--config", str(workspace.config),
+                    "--max_steps", str(workspace.max_steps), "--output_dir", str(reference_dir)], cwd=workspace.root, check=True, capture_output=True)
     resumed, uninterrupted = step_losses(run_dir), step_losses(reference_dir)
     check(sorted(resumed) == sorted(uninterrupted), f"steps differ: {sorted(resumed)} vs {sorted(uninterrupted)}")
     for step, loss in uninterrupted.items():
