@@ -97,7 +97,8 @@ SlurmctldPort={ctld_port}
 SlurmdPort={slurmd_port}
 SlurmUser=root
 AuthType=auth/munge
-AuthInfo=socket={self.socket}
+# cred_expire is also how long a requeued job waits before it may start again (default 120 s).
+AuthInfo=socket={self.socket},cred_expire=10
 CredType=cred/munge
 StateSaveLocation={self.root}/state
 SlurmdSpoolDir={self.root}/spool
