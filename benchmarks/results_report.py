@@ -151,7 +151,10 @@ def main():
                f"BERT-tiny (configs/sst2-small-scratch.yaml: 2 layers × 128, from scratch), SST-2 train prepared "
                f"with bert-base-uncased's vocabulary (max length 64), batch 32 per rank, AdamW + linear warmup, "
                f"fp16 gradient all-reduce on both sides. {args.steps} steps; the first {args.window} are left out "
-               f"of the timing. Runs interleaved dtrain, DDP, dtrain, DDP.", "",
+               f"of the timing. Runs interleaved dtrain, DDP, dtrain, DDP. The two sides draw initial weights and "
+               f"data order from different generators, so their losses agree only roughly (a sanity check: "
+               f"dtrain's is the mean over the last log window and all ranks, DDP's rank 0's last 20 steps); "
+               f"tests/train checks dtrain's arithmetic against PyTorch exactly.", "",
                "| ranks | dtrain samples/s (each run) | DDP samples/s (each run) | dtrain / DDP (medians) | "
                "mean loss of the last steps: dtrain / DDP |", "|---:|---|---|---:|---|"]
     for row in train:
