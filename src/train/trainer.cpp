@@ -157,14 +157,16 @@ struct Trainer::State {
       DTRAIN_CHECK(
           args.allow_data_change_on_resume,
           "resume_from_checkpoint: {} was trained on {} with global batch {} and data_seed {}; this run "
-          "uses {} with global batch {} and data_seed {} (set allow_data_change_on_resume: true to resume "
-          "anyway)",
+          "trains on {} {} with global batch {} and data_seed {} (set allow_data_change_on_resume: true to "
+          "resume anyway)",
           folder, saved_dataset.dump(), snapshot.position.global_batch_size, snapshot.position.seed,
-          dataset_identity(train_data.info()).dump(), geometry.global_batch_size(), sampler->options().seed);
+          config.data.train_file, dataset_identity(train_data.info()).dump(), geometry.global_batch_size(),
+          sampler->options().seed);
       spdlog::warn("resuming {} on other data or another global batch: the data order restarts at epoch {}",
                    folder, snapshot.position.epoch);
+      const int64_t saved_epoch = snapshot.position.epoch;
       snapshot.position = data::initial_position(*sampler);
-      snapshot.position.epoch = std::min<int64_t>(snapshot.trainer_state.value("epoch", 0.0), 1 << 30);
+      snapshot.position.epoch = saved_epoch;
     }
     optimizer->load_state_dict(snapshot.optimizer);
     if (scaler && snapshot.scaler) scaler->load_state_dict(*snapshot.scaler);
