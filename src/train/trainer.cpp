@@ -180,11 +180,13 @@ struct Trainer::State {
     global_step = snapshot.global_step;
     position = snapshot.position;
     epoch = state.value("epoch", 0.0);
-    if (!state.value("best_metric", nlohmann::json()).is_null())
-      best_metric = state["best_metric"].get<double>();
-    best_model_checkpoint = state.value("best_model_checkpoint", nlohmann::json("")).is_string()
-                                ? state.value("best_model_checkpoint", std::string())
-                                : std::string();
+    if (const nlohmann::json best = state.value("best_metric", nlohmann::json()); best.is_number()) {
+      best_metric = best.get<double>();
+    }
+    if (const nlohmann::json best = state.value("best_model_checkpoint", nlohmann::json());
+        best.is_string()) {
+      best_model_checkpoint = best.get<std::string>();
+    }
     early_stopping_counter = state.value("stateful_callbacks", nlohmann::json::object())
                                  .value("EarlyStoppingCallback", nlohmann::json::object())
                                  .value("attributes", nlohmann::json::object())
@@ -245,18 +247,18 @@ struct Trainer::State {
 
   // Collective: every rank contributes its RNG state, rank 0 writes output_dir/checkpoint-<step>
   // and rotates old ones while the others wait without spinning.
-  fs::path save_checkpoint(const nlohmann::json& state) {
+  void save_checkpoint(const nlohmann::json& state) {
     const TrainingArguments& args = config.training;
     TrainerSnapshot snapshot;
     snapshot.rng_states = gather_cpu_rng_states(group.world(), 0);
-    fs::path folder = checkpoint_folder(args.output_dir, global_step);
     if (is_main()) {
       snapshot.global_step = global_step;
       snapshot.optimizer = optimizer->state_dict();
       if (scaler) snapshot.scaler = scaler->state_dict();
       snapshot.position = position;
       snapshot.trainer_state = state;
-      folder = write_checkpoint(args.output_dir, *model, snapshot, {config.to_yaml(), config.data.tokenizer});
+      const fs::path folder =
+          write_checkpoint(args.output_dir, *model, snapshot, {config.to_yaml(), config.data.tokenizer});
       spdlog::info("saved checkpoint {}", folder.string());
       if (args.save_total_limit) {
         for (const auto& deleted :
@@ -267,7 +269,6 @@ struct Trainer::State {
       }
     }
     wait_for_all_ranks(group.world());
-    return folder;
   }
 
   // Rank 0, after an evaluation: EarlyStoppingCallback's counter (against the best so far), then

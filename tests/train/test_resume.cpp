@@ -233,21 +233,29 @@ TEST_F(Resume, KilledAtRandomMomentsNeverLeavesABrokenLatestCheckpoint) {
   const fs::path out = dir("killed");
   const std::string run_args = "--max_steps 2000 --save_steps 1 --logging_steps 100";
   std::mt19937 random(1234);
+  int64_t reached = 0;  // the step of the latest complete checkpoint
   for (int attempt = 0; attempt < 4; ++attempt) {
     BackgroundRun run(train_command(1, out, run_args + " --resume_from_checkpoint latest"),
                       out.string() + ".out");
-    std::this_thread::sleep_for(std::chrono::milliseconds(700 + random() % 800));
+    // Once this attempt is saving (whatever the machine's load made of the start-up), a random
+    // moment within the next few saves.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!fs::exists(checkpoint_folder(out, reached + 2)) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(random() % 200));
     run.signal(SIGKILL);
     run.wait();
     const auto latest = latest_complete_checkpoint(out);
-    if (!latest) continue;  // killed before the first save finished
+    ASSERT_TRUE(latest.has_value()) << run.output();
     auto model = model::load_bert_for_sequence_classification(*latest);
     const TrainerSnapshot snapshot = read_checkpoint(*latest, *model);
     EXPECT_EQ(latest->filename().string(), "checkpoint-" + std::to_string(snapshot.global_step));
     EXPECT_FALSE(snapshot.optimizer.empty());
+    EXPECT_GT(snapshot.global_step, reached);
+    reached = snapshot.global_step;
   }
   const auto latest = latest_complete_checkpoint(out);
-  ASSERT_TRUE(latest.has_value()) << "no save completed in 4 attempts";
 
   // A newer incomplete and a newer corrupt checkpoint: `latest` skips both with a warning, an
   // explicit path to either is an error.
