@@ -56,7 +56,7 @@ class Workspace:
 
     def submit(self, cluster, name):
         overrides = [f"--job-name={name}", "--nodes=1", f"--ntasks-per-node={RANKS}", "--cpus-per-task=1",
-                     "--gpus-per-node=0", "--time=5"]
+                     "--gpus-per-node=0", "--time=30"]  # above the template's 300 s warning lead
         env = dict(os.environ, DTRAIN_BINARY=self.binary)
         return cluster.sbatch([*overrides, str(self.sbatch_script), str(self.config), "--max_steps",
                                str(self.max_steps)], env, cwd=self.root)
