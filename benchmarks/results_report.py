@@ -27,7 +27,8 @@ def number(text):
 
 
 def dtrain_run(run_dir):
-    windows = [e for e in map(json.loads, (run_dir / "log.jsonl").read_text().splitlines()) if "samples_per_second" in e]
+    entries = map(json.loads, (run_dir / "log.jsonl").read_text().splitlines())
+    windows = [e for e in entries if "samples_per_second" in e]
     if len(windows) < 2:
         fail(f"{run_dir}/log.jsonl has {len(windows)} log windows")
     timed = windows[1:]  # the first window holds start-up, as DDP's --warmup-steps
@@ -44,7 +45,8 @@ def training(work, raw):
         if not ours or not theirs:
             fail(f"training runs at {ranks} ranks are missing in {work}")
         rows.append({"ranks": ranks, "repeats": len(ours),
-                     "dtrain": [r["samples_per_second"] for r in ours], "ddp": [r["samples_per_second"] for r in theirs],
+                     "dtrain": [r["samples_per_second"] for r in ours],
+                     "ddp": [r["samples_per_second"] for r in theirs],
                      "dtrain_loss": statistics.mean(r["final_loss"] for r in ours),
                      "ddp_loss": statistics.mean(r["final_loss"] for r in theirs)})
     return rows
@@ -56,7 +58,8 @@ def allreduce(raw):
         cells = [c.strip() for c in line.split("|")[1:-1]]
         if len(cells) == 6 and cells[0].isdigit():
             ours[(int(cells[0]), cells[2])] = float(cells[5])
-    gloo = {(r["bytes"], r["type"]): r["busbw"] for r in json.loads((raw / "allreduce-gloo.json").read_text())["results"]}
+    gloo_results = json.loads((raw / "allreduce-gloo.json").read_text())["results"]
+    gloo = {(r["bytes"], r["type"]): r["busbw"] for r in gloo_results}
     largest = max(size for size, _ in ours)
     return largest, {t: (ours[(largest, t)], gloo[(largest, t)]) for t in ("half", "float")}
 
@@ -72,7 +75,8 @@ def loader(raw):
 
 
 def tokenizer(raw):
-    ours = re.search(r"cpu\s*:.*tokens/s ([\d.]+[kM]?)\s+rows/s ([\d.]+[kM]?)", (raw / "tokenizer.txt").read_text())
+    ours = re.search(r"cpu\s*:.*tokens/s ([\d.]+[kM]?)\s+rows/s ([\d.]+[kM]?)",
+                     (raw / "tokenizer.txt").read_text())
     rust = (raw / "tokenizer-rust.txt").read_text()
     batch = rust[rust.index("encodeBatch"):]
     rust_cpu = re.search(r"cpu:.*tokens/s ([\d.]+[kM]?)", batch)
@@ -82,18 +86,21 @@ def tokenizer(raw):
 
 def prepare(raw):
     text = (raw / "prepare.md").read_text()
-    prepare_rows = {int(m[1]): float(m[2]) for m in re.finditer(r"\| prepare [^|]*\| (\d+) \| [\d.]+ \| ([\d.]+) \|", text)}
+    row = re.compile(r"\| prepare [^|]*\| (\d+) \| [\d.]+ \| ([\d.]+) \|")  # threads, seconds, rows/s
+    prepare_rows = {int(m[1]): float(m[2]) for m in row.finditer(text)}
     reader = re.search(r"next \d+ batches \| ([\d.]+)", text)
     h5py = json.loads((raw / "reader-h5py.json").read_text())["samples_per_second"]
     return prepare_rows, float(reader[1]), h5py
 
 
 def machine(raw):
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.machine())
+    with open("/proc/cpuinfo") as f:
+        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")),
+                   platform.machine())
     loads = [line.split() for line in (raw / "loadavg.txt").read_text().splitlines()]
     one_minute = [float(l[0]) for l in loads]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
     return (f"{os.cpu_count()} cores ({cpu}), {platform.node()}; commit {commit}; load average (1 min) "
             f"{min(one_minute):.1f}-{max(one_minute):.1f} during the run, sampled {len(loads)} times "
             f"(the machine is shared with other engineers' builds)")
@@ -116,7 +123,8 @@ def main():
     parser.add_argument("--readme", type=pathlib.Path, required=True)
     args = parser.parse_args()
     raw = args.work / "raw"
-    now = datetime.datetime.now(datetime.timezone.utc)
+    # When the run ended: run_all.sh samples the load average last.
+    now = datetime.datetime.fromtimestamp((raw / "loadavg.txt").stat().st_mtime, datetime.timezone.utc)
 
     train = training(args.work, raw)
     size, busbw = allreduce(raw)
@@ -131,30 +139,33 @@ def main():
     for row in train:
         ours, theirs = statistics.median(row["dtrain"]), statistics.median(row["ddp"])
         summary.append(f"| training BERT-tiny, SST-2, batch 32 per rank, {row['ranks']} rank(s): samples/s "
-                       f"(median of {row['repeats']}) | {ours:,.0f} | PyTorch DDP {theirs:,.0f} | {ratio(ours, theirs)} |")
+                       f"(median of {row['repeats']}) | {ours:,.0f} | PyTorch DDP {theirs:,.0f} | "
+                       f"{ratio(ours, theirs)} |")
     for kind, label in (("half", "fp16"), ("float", "fp32")):
         ours, theirs = busbw[kind]
-        summary.append(f"| all-reduce {size >> 20} MiB {label}, 2 ranks: busbw GB/s | {ours:.3f} | gloo {theirs:.3f} "
-                       f"| {ratio(ours, theirs)} |")
-    summary.append(f"| tokenizer, SST-2 train, 1 thread: tokens per CPU second | {ours_tok / 1e6:.2f}M | Rust "
-                   f"`tokenizers` encodeBatch {rust_tok / 1e6:.2f}M | {ratio(ours_tok, rust_tok)} |")
-    summary.append(f"| prepare SST-2 train (tokenize + HDF5), 1 thread: rows/s | {prepare_rows[1]:,.0f} | Rust "
-                   f"tokenizer alone (wall) {rust_rows_wall:,.0f} | {ratio(prepare_rows[1], rust_rows_wall)} |")
+        summary.append(f"| all-reduce {size >> 20} MiB {label}, 2 ranks: busbw GB/s | {ours:.3f} | "
+                       f"gloo {theirs:.3f} | {ratio(ours, theirs)} |")
+    summary.append(f"| tokenizer, SST-2 train, 1 thread: tokens per CPU second | {ours_tok / 1e6:.2f}M | "
+                   f"Rust `tokenizers` encodeBatch {rust_tok / 1e6:.2f}M | {ratio(ours_tok, rust_tok)} |")
+    summary.append(f"| prepare SST-2 train (tokenize + HDF5), 1 thread: rows/s | {prepare_rows[1]:,.0f} | "
+                   f"Rust tokenizer alone (wall) {rust_rows_wall:,.0f} | "
+                   f"{ratio(prepare_rows[1], rust_rows_wall)} |")
     summary.append(f"| reader, random batches of 32 (SST-2 train.h5): samples/s | {reader_ours:,.0f} | h5py "
                    f"{reader_h5py:,.0f} | {ratio(reader_ours, reader_h5py)} |")
     for ranks in (1, 2):
         best, mean = loads[("train", ranks)]
-        summary.append(f"| loader, shuffled training batches, {ranks} rank(s): samples/s per rank, best (mean) | "
-                       f"{best:,} ({mean:,}) | - | - |")
+        summary.append(f"| loader, shuffled training batches, {ranks} rank(s): samples/s per rank, "
+                       f"best (mean) | {best:,} ({mean:,}) | - | - |")
 
     details = ["## Training: dtrain vs PyTorch DDP", "",
-               f"BERT-tiny (configs/sst2-small-scratch.yaml: 2 layers × 128, from scratch), SST-2 train prepared "
-               f"with bert-base-uncased's vocabulary (max length 64), batch 32 per rank, AdamW + linear warmup, "
-               f"fp16 gradient all-reduce on both sides. {args.steps} steps; the first {args.window} are left out "
-               f"of the timing. Runs interleaved dtrain, DDP, dtrain, DDP. The two sides draw initial weights and "
-               f"data order from different generators, so their losses agree only roughly (a sanity check: "
-               f"dtrain's is the mean over the last log window and all ranks, DDP's rank 0's last 20 steps); "
-               f"tests/train checks dtrain's arithmetic against PyTorch exactly.", "",
+               f"BERT-tiny (configs/sst2-small-scratch.yaml: 2 layers × 128, from scratch), SST-2 train "
+               f"prepared with bert-base-uncased's vocabulary (max length 64), batch 32 per rank, AdamW + "
+               f"linear warmup, fp16 gradient all-reduce on both sides. {args.steps} steps; the first "
+               f"{args.window} are left out of the timing. Runs interleaved dtrain, DDP, dtrain, DDP. "
+               f"The two sides draw initial weights and data order from different generators, so their "
+               f"losses agree only roughly (a sanity check: dtrain's is the mean over the last log window "
+               f"and all ranks, DDP's rank 0's last 20 steps); tests/train checks dtrain's arithmetic "
+               f"against PyTorch exactly.", "",
                "| ranks | dtrain samples/s (each run) | DDP samples/s (each run) | dtrain / DDP (medians) | "
                "mean loss of the last steps: dtrain / DDP |", "|---:|---|---|---:|---|"]
     for row in train:

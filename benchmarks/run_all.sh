@@ -20,10 +20,12 @@ work=${DTRAIN_BENCH_WORK:-/tmp/dtrain-bench}
 repeats=${DTRAIN_BENCH_REPEATS:-2}
 steps=${DTRAIN_BENCH_STEPS:-120}
 python=${DTRAIN_PYTHON:-/usr/bin/python3}
-[ -d "$shared/glue/SST-2" ] || { echo "run_all.sh: $shared/glue/SST-2 not found (set DTRAIN_SHARED_DATA)" >&2; exit 2; }
-[ -d tests/reference/node_modules/tokenizers ] || { echo "run_all.sh: run launch/setup.sh first (tokenizer reference)" >&2; exit 2; }
+fail() { echo "run_all.sh: $*" >&2; exit 2; }
+[ -d "$shared/glue/SST-2" ] || fail "$shared/glue/SST-2 not found (set DTRAIN_SHARED_DATA)"
+[ -d tests/reference/node_modules/tokenizers ] || fail "run launch/setup.sh first (tokenizer reference)"
 
-cmake --build build --target dtrain bench_allreduce_torch bench_loader bench_prepare bench_tokenizer >/dev/null
+cmake --build build --target dtrain bench_allreduce_torch bench_loader bench_prepare bench_tokenizer \
+  >/dev/null
 export OMP_NUM_THREADS=1
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 mpi() { local n=$1; shift; mpirun -np "$n" --oversubscribe --bind-to none -x OMP_NUM_THREADS "$@"; }
@@ -35,12 +37,12 @@ loadavg
 echo "run_all.sh: preparing SST-2 (bert-base-uncased vocabulary, max length 64)"
 vocab=$shared/vocab/bert-base-uncased
 for split in train dev; do
-  build/dtrain prepare --tokenizer "$vocab" --input "$shared/glue/SST-2/$split.tsv" --output "$work/sst2/$split.h5" \
-    --text-a sentence --label label --max-length 64 >/dev/null
+  build/dtrain prepare --tokenizer "$vocab" --input "$shared/glue/SST-2/$split.tsv" \
+    --output "$work/sst2/$split.h5" --text-a sentence --label label --max-length 64 >/dev/null
 done
 # The model of configs/sst2-small-scratch.yaml, for the DDP side.
-"$python" -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))["model"]["config"]))' \
-  configs/sst2-small-scratch.yaml >"$work/bert-tiny.json"
+model_config='import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))["model"]["config"]))'
+"$python" -c "$model_config" configs/sst2-small-scratch.yaml >"$work/bert-tiny.json"
 
 window=$((steps / 6))
 for repeat in $(seq 1 "$repeats"); do
@@ -67,7 +69,8 @@ echo "run_all.sh: tokenizer and prepare"
 build/benchmarks/bench_tokenizer "$shared" >"$raw/tokenizer.txt"
 (cd tests/reference && RAYON_NUM_THREADS=1 node bench_tokenizer.js "$(cd "$OLDPWD" && realpath "$shared")") \
   >"$raw/tokenizer-rust.txt"
-build/benchmarks/bench_prepare "$vocab" "$shared/glue/SST-2/train.tsv" sentence label "$work" >"$raw/prepare.md"
+build/benchmarks/bench_prepare "$vocab" "$shared/glue/SST-2/train.tsv" sentence label "$work" \
+  >"$raw/prepare.md"
 "$python" benchmarks/anchors.py reader "$work/sst2/train.h5" >"$raw/reader-h5py.json"
 loadavg
 

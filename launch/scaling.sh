@@ -50,7 +50,7 @@ else
   capacity=$(nproc)
   launch() { local n=$1; shift; "$here/mpirun.sh" -np "$n" "$@"; }
 fi
-max_ranks=$(printf '%s\n' $ranks | sort -n | tail -1)
+max_ranks=$(tr ' ' '\n' <<<"$ranks" | sort -n | tail -1)
 window=$((steps / 3))
 mkdir -p "$out/runs"
 runs=$out/runs.tsv
@@ -80,8 +80,9 @@ for repeat in $(seq 1 "$repeats"); do
       run_dir=$out/runs/$mode-np$n-r$repeat
       echo "scaling.sh: $mode, $n ranks, batch $per_device per rank ($global global), repeat $repeat"
       launch "$n" "$dtrain" train --config "$config" --output_dir "$run_dir" --max_steps "$steps" \
-        --logging_steps "$window" --per_device_train_batch_size "$per_device" --gradient_accumulation_steps 1 \
-        --eval_strategy no --save_strategy no --disable_tqdm true "$@" >"$run_dir.log" 2>&1 ||
+        --logging_steps "$window" --per_device_train_batch_size "$per_device" \
+        --gradient_accumulation_steps 1 --eval_strategy no --save_strategy no --disable_tqdm true "$@" \
+        >"$run_dir.log" 2>&1 ||
         { echo "scaling.sh: run failed, see $run_dir.log" >&2; tail -5 "$run_dir.log" >&2; exit 1; }
       printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$n" "$per_device" "$global" "$repeat" "$oversubscribed" \
         "$run_dir" >>"$runs"
@@ -91,4 +92,5 @@ done
 
 "${DTRAIN_PYTHON:-/usr/bin/python3}" "$here/scaling_report.py" --out "$out" --config "$config" \
   --threads "${OMP_NUM_THREADS:-cores / ranks per node}" \
-  --command "launch/scaling.sh --config $config --ranks '$ranks' --repeats $repeats --steps $steps --batch $batch"
+  --command "launch/scaling.sh --config $config --ranks '$ranks' --repeats $repeats --steps $steps" \
+  --batch "$batch"

@@ -32,7 +32,8 @@ def run_throughput(run_dir):
     if len(windows) < 2:
         fail(f"{log} has {len(windows)} log windows; need at least 2 (the first is left out)")
     timed = windows[1:]
-    result = {key: statistics.mean(w[key] for w in timed) for key in ("samples_per_second", "tokens_per_second")}
+    result = {key: statistics.mean(w[key] for w in timed)
+              for key in ("samples_per_second", "tokens_per_second")}
     for phase in PHASES:
         result[phase] = statistics.mean(w["step_seconds"][phase] for w in timed)
     return result
@@ -83,9 +84,10 @@ def aggregate(out):
     return rows
 
 
-COLUMNS = ["mode", "ranks", "oversubscribed", "per_device_batch", "global_batch", "repeats", "samples_per_second",
-           "samples_per_second_min", "samples_per_second_max", "tokens_per_second",
-           *(f"{p}_seconds" for p in PHASES), "efficiency", "allreduce_busbw_fp16_gbps", "allreduce_busbw_fp32_gbps"]
+COLUMNS = ["mode", "ranks", "oversubscribed", "per_device_batch", "global_batch", "repeats",
+           "samples_per_second", "samples_per_second_min", "samples_per_second_max", "tokens_per_second",
+           *(f"{p}_seconds" for p in PHASES), "efficiency",
+           "allreduce_busbw_fp16_gbps", "allreduce_busbw_fp32_gbps"]
 
 
 def write_csv(rows, path):
@@ -99,7 +101,8 @@ def write_csv(rows, path):
 def plot(rows, out):
     """throughput.png (samples/s against ranks, with the linear ideal) and efficiency.png."""
     if not shutil.which("gnuplot"):
-        print("scaling_report: gnuplot not found (launch/setup.sh installs gnuplot-nox); no plots", file=sys.stderr)
+        print("scaling_report: gnuplot not found (launch/setup.sh installs gnuplot-nox); no plots",
+              file=sys.stderr)
         return
     modes = sorted({r["mode"] for r in rows})
     for mode in modes:
@@ -110,21 +113,25 @@ def plot(rows, out):
                 f.write(f"{r['ranks']} {r['samples_per_second']} {r['samples_per_second_min']} "
                         f"{r['samples_per_second_max']} {ideal} {r['efficiency']}\n")
     ranks = sorted({r["ranks"] for r in rows})
-    common = f"set terminal pngcairo size 800,500\nset xlabel 'ranks'\nset xtics ({', '.join(map(str, ranks))})\n" \
-             f"set key left top\nset grid\nset xrange [{ranks[0] - 0.5}:{ranks[-1] + 0.5}]\n"
+    common = (f"set terminal pngcairo size 800,500\nset xlabel 'ranks'\n"
+              f"set xtics ({', '.join(map(str, ranks))})\nset key left top\nset grid\n"
+              f"set xrange [{ranks[0] - 0.5}:{ranks[-1] + 0.5}]\n")
     throughput = ", ".join(
         f"'{mode}.dat' using 1:2:3:4 with yerrorlines title '{mode} (median, min-max)', "
         f"'{mode}.dat' using 1:5 with lines dashtype 2 title '{mode} ideal'" for mode in modes)
     efficiency = ", ".join(f"'{mode}.dat' using 1:6 with linespoints title '{mode}'" for mode in modes)
-    script = (f"{common}set output 'throughput.png'\nset ylabel 'samples/s'\nset yrange [0:*]\nplot {throughput}\n"
-              f"set output 'efficiency.png'\nset ylabel 'efficiency'\nset yrange [0:1.2]\nplot {efficiency}\n")
+    script = (f"{common}set output 'throughput.png'\nset ylabel 'samples/s'\nset yrange [0:*]\n"
+              f"plot {throughput}\n"
+              f"set output 'efficiency.png'\nset ylabel 'efficiency'\nset yrange [0:1.2]\n"
+              f"plot {efficiency}\n")
     (out / "plots.gnuplot").write_text(script)
     subprocess.run(["gnuplot", "plots.gnuplot"], cwd=out, check=True)
 
 
 def machine():
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.machine())
+    with open("/proc/cpuinfo") as f:
+        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")),
+                   platform.machine())
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return f"{platform.node()}, {os.cpu_count()} cores ({cpu}), load average {load} (1/5/15 min) at the end"
 
@@ -133,20 +140,23 @@ def write_summary(rows, out, config, command, threads):
     lines = [f"# Scaling of dtrain: {config}", "",
              f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}.", "",
              f"Command: `{command}`; OMP_NUM_THREADS: {threads}.", "",
-             "Medians over repeats; throughput leaves out each run's first log window. Efficiency is samples/s "
-             "per rank relative to the smallest rank count of the mode. Step seconds are per optimizer step; "
-             "busbw is the largest fp16/fp32 all-reduce of bench_allreduce_torch at that rank count.", "",
-             "| mode | ranks | per rank | global | samples/s (min-max) | tokens/s | data / fwd / bwd / comm wait / "
-             "optim (ms) | efficiency | busbw fp16 / fp32 (GB/s) |",
+             "Medians over repeats; throughput leaves out each run's first log window. Efficiency is "
+             "samples/s per rank relative to the smallest rank count of the mode. Step seconds are per "
+             "optimizer step; busbw is the largest fp16/fp32 all-reduce of bench_allreduce_torch at that "
+             "rank count.", "",
+             "| mode | ranks | per rank | global | samples/s (min-max) | tokens/s | "
+             "data / fwd / bwd / comm wait / optim (ms) | efficiency | busbw fp16 / fp32 (GB/s) |",
              "|---|---:|---:|---:|---:|---:|---|---:|---|"]
     for r in rows:
         phases = " / ".join(f"{r[f'{p}_seconds'] * 1e3:.1f}" for p in PHASES)
         mark = " (oversubscribed)" if r["oversubscribed"] == "yes" else ""
         busbw = (f"{r['allreduce_busbw_fp16_gbps']} / {r['allreduce_busbw_fp32_gbps']}"
                  if r["allreduce_busbw_fp16_gbps"] != "" else "-")
+        samples = (f"{r['samples_per_second']:.1f} "
+                   f"({r['samples_per_second_min']:.1f}-{r['samples_per_second_max']:.1f})")
         lines.append(f"| {r['mode']} | {r['ranks']}{mark} | {r['per_device_batch']} | {r['global_batch']} | "
-                     f"{r['samples_per_second']:.1f} ({r['samples_per_second_min']:.1f}-{r['samples_per_second_max']:.1f})"
-                     f" | {r['tokens_per_second']:.0f} | {phases} | {r['efficiency']:.2f} | {busbw} |")
+                     f"{samples} | {r['tokens_per_second']:.0f} | {phases} | {r['efficiency']:.2f} | "
+                     f"{busbw} |")
     lines += ["", "![throughput](throughput.png) ![efficiency](efficiency.png)", ""]
     (out / "summary.md").write_text("\n".join(lines))
 
@@ -156,12 +166,13 @@ def main():
     parser.add_argument("--out", required=True, type=pathlib.Path)
     parser.add_argument("--config", required=True)
     parser.add_argument("--command", required=True)
+    parser.add_argument("--batch", required=True, help="--batch of the sweep, for the summary")
     parser.add_argument("--threads", required=True, help="OMP_NUM_THREADS of the runs, for the summary")
     args = parser.parse_args()
     rows = aggregate(args.out)
     write_csv(rows, args.out / "scaling.csv")
     plot(rows, args.out)
-    write_summary(rows, args.out, args.config, args.command, args.threads)
+    write_summary(rows, args.out, args.config, f"{args.command} --batch {args.batch}", args.threads)
     print(f"scaling_report: {len(rows)} points -> {args.out / 'scaling.csv'}, {args.out / 'summary.md'}")
 
 

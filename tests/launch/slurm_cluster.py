@@ -137,7 +137,8 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
         while time.monotonic() < deadline:
             for name, process in self.processes.items():
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}; logs in {self.root / 'log'}")
+                    raise RuntimeError(
+                        f"{name} exited with {process.returncode}; logs in {self.root / 'log'}")
             if ready():
                 return
             time.sleep(0.2)
@@ -153,8 +154,9 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
         return subprocess.run(command, env=self.env(), capture_output=True, text=True, check=check)
 
     def sbatch(self, arguments, env, cwd):
-        result = subprocess.run(["sbatch", "--parsable", *arguments], env=dict(env, SLURM_CONF=str(self.conf)),
-                                cwd=cwd, capture_output=True, text=True)
+        result = subprocess.run(["sbatch", "--parsable", *arguments],
+                                env=dict(env, SLURM_CONF=str(self.conf)), cwd=cwd, capture_output=True,
+                                text=True)
         if result.returncode != 0:
             raise RuntimeError(f"sbatch failed: {result.stderr.strip()}")
         return result.stdout.strip().split(";")[0]
@@ -189,7 +191,8 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
         self.processes.clear()
 
     def logs(self):
-        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted((self.root / "log").glob("*")))
+        logs = sorted((self.root / "log").glob("*"))
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in logs)
 
 
 FINAL_STATES = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL",

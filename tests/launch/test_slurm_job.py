@@ -49,8 +49,8 @@ class Workspace:
         self.root = root
         self.binary = os.environ["DTRAIN_BINARY"]
         self.sbatch_script = pathlib.Path(os.environ["DTRAIN_SOURCE_DIR"]) / "launch/slurm/train.sbatch"
-        subprocess.run([self.binary, "prepare-synthetic", "--output", str(root / "data"), "--train-rows", "640",
-                        "--dev-rows", "64"], check=True, capture_output=True)
+        subprocess.run([self.binary, "prepare-synthetic", "--output", str(root / "data"),
+                        "--train-rows", "640", "--dev-rows", "64"], check=True, capture_output=True)
         self.config = pathlib.Path(__file__).resolve().parent / "tiny.yaml"
         self.max_steps = max_steps
 
@@ -70,7 +70,8 @@ def test_complete(cluster, workspace):
     job_id = workspace.submit(cluster, "complete")
     job = cluster.wait_for(job_id, timeout=90)
     log = workspace.slurm_log("complete", job_id)
-    check(job["JobState"] == "COMPLETED" and job["ExitCode"] == "0:0", f"job ended {job['JobState']} {job['ExitCode']}:\n{log}")
+    check(job["JobState"] == "COMPLETED" and job["ExitCode"] == "0:0",
+          f"job ended {job['JobState']} {job['ExitCode']}:\n{log}")
     check(f"x {RANKS} ranks" in log, f"the job did not train on {RANKS} ranks:\n{log}")
     run_dir = workspace.root / "runs" / f"complete-{job_id}"
     losses = step_losses(run_dir)
@@ -92,18 +93,21 @@ def test_requeue(cluster, workspace):
     cluster.wait_for(job_id, timeout=60, until=training_underway)
     cluster.run(["scancel", "--signal=USR1", "--batch", job_id])
     job = cluster.wait_for(job_id, timeout=120,
-                           until=lambda j: j["JobState"] == "COMPLETED" or (j["JobState"] in ("FAILED", "CANCELLED")))
+                           until=lambda j: j["JobState"] in ("COMPLETED", "FAILED", "CANCELLED"))
     log = workspace.slurm_log("requeue", job_id)
     check(job["JobState"] == "COMPLETED", f"job ended {job['JobState']} {job['ExitCode']}:\n{log}")
-    check(int(job["Restarts"]) == 1, f"expected one requeue, scontrol says Restarts={job['Restarts']}:\n{log}")
+    check(int(job["Restarts"]) == 1,
+          f"expected one requeue, scontrol says Restarts={job['Restarts']}:\n{log}")
     check("resumes from the latest checkpoint" in log, f"the requeued job did not resume:\n{log}")
 
     reference_dir = workspace.root / "runs" / "uninterrupted"
     subprocess.run([os.environ["DTRAIN_MPIEXEC"], "-np", str(RANKS), "--oversubscribe", "--bind-to", "none",
                     "-x", "OMP_NUM_THREADS=1", workspace.binary, "train", "--config", str(workspace.config),
-                    "--max_steps", str(workspace.max_steps), "--output_dir", str(reference_dir)], cwd=workspace.root, check=True, capture_output=True)
+                    "--max_steps", str(workspace.max_steps), "--output_dir", str(reference_dir)],
+                   cwd=workspace.root, check=True, capture_output=True)
     resumed, uninterrupted = step_losses(run_dir), step_losses(reference_dir)
-    check(sorted(resumed) == sorted(uninterrupted), f"steps differ: {sorted(resumed)} vs {sorted(uninterrupted)}")
+    check(sorted(resumed) == sorted(uninterrupted),
+          f"steps differ: {sorted(resumed)} vs {sorted(uninterrupted)}")
     for step, loss in uninterrupted.items():
         check(abs(resumed[step] - loss) <= 1e-6 * abs(loss), f"step {step}: loss {resumed[step]} vs {loss}")
     final, expected = weights(run_dir), weights(reference_dir)
