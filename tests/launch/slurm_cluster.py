@@ -8,6 +8,7 @@ state and spool folders under a temporary directory, and no systemd.
 Leaving the block (normally, by an exception, or on SIGTERM/SIGINT from CTest's timeout) stops
 every daemon it started.
 """
+import ctypes
 import os
 import pathlib
 import re
@@ -31,6 +32,12 @@ def skip_unless_available():
     if missing:
         print(f"SKIP: {', '.join(missing)} not installed (slurm-wlm and munge, see launch/setup.sh)")
         sys.exit(SKIP)
+
+
+def die_with_parent():
+    """In a daemon before exec: SIGTERM it when this process dies, even by SIGKILL (no cleanup runs then)."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_ports(count):
@@ -129,8 +136,8 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 
     def _start(self, name, command):
         log = open(self.root / "log" / f"{name}.stdout", "w")
-        self.processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                                env=self.env(), start_new_session=True)
+        self.processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self.env(),
+                                                start_new_session=True, preexec_fn=die_with_parent)
 
     def _poll(self, ready, timeout, failure):
         deadline = time.monotonic() + timeout
