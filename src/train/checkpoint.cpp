@@ -264,7 +264,7 @@ std::vector<fs::path> rotate_checkpoints(const fs::path& output_dir, int64_t lim
   int64_t excess = static_cast<int64_t>(folders.size()) - limit;
   // Oldest first; the newest (just written) and the best always stay, as in Trainer.
   for (size_t i = 0; i + 1 < folders.size() && excess > 0; ++i) {
-    if (!keep.empty() && folders[i].filename() == keep.filename()) continue;
+    if (!keep.empty() && fs::weakly_canonical(folders[i]) == fs::weakly_canonical(keep)) continue;
     remove_checkpoint(folders[i]);
     deleted.push_back(folders[i]);
     --excess;

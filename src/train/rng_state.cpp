@@ -1,7 +1,7 @@
 #include "train/rng_state.h"
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 
 #include <mutex>
 
@@ -9,14 +9,31 @@
 #include "dist/mpi_check.h"
 
 namespace dtrain::train {
+namespace {
 
-std::vector<at::Tensor> gather_cpu_rng_states(MPI_Comm comm, int root) {
-  at::Generator generator = at::detail::getDefaultCPUGenerator();
-  at::Tensor local;
-  {
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    local = generator.get_state().contiguous();
-  }
+// The default generator a device's random ops draw from (CUDA's through LibTorch's CUDA hooks, so
+// this file builds against CPU-only LibTorch too).
+at::Tensor generator_state(const c10::Device& device) {
+  at::Generator generator = at::globalContext().defaultGenerator(device);
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return generator.get_state();
+}
+
+void set_generator_state(const c10::Device& device, const at::Tensor& state) {
+  at::Generator generator = at::globalContext().defaultGenerator(device);
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_state(state);
+}
+
+at::Tensor local_rng_state(const c10::Device& device) {
+  const at::Tensor cpu = generator_state(at::kCPU);
+  return device.is_cuda() ? at::cat({cpu, generator_state(device)}) : cpu;
+}
+
+}  // namespace
+
+std::vector<at::Tensor> gather_rng_states(MPI_Comm comm, int root, const c10::Device& device) {
+  const at::Tensor local = local_rng_state(device).contiguous();
   int rank = 0, size = 1;
   DTRAIN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
   DTRAIN_MPI_CHECK(MPI_Comm_size(comm, &size));
@@ -31,10 +48,15 @@ std::vector<at::Tensor> gather_cpu_rng_states(MPI_Comm comm, int root) {
   return states;
 }
 
-void restore_cpu_rng_state(const at::Tensor& state) {
-  at::Generator generator = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(generator.mutex());
-  generator.set_state(state.to(at::kByte).contiguous());
+bool restore_rng_state(const at::Tensor& state, const c10::Device& device) {
+  const at::Tensor bytes = state.to(at::kByte).contiguous();
+  const int64_t cpu_bytes = generator_state(at::kCPU).numel();
+  DTRAIN_CHECK(bytes.numel() >= cpu_bytes, "saved RNG state has {} bytes, fewer than the CPU generator's {}",
+               bytes.numel(), cpu_bytes);
+  set_generator_state(at::kCPU, bytes.slice(0, 0, cpu_bytes).clone());
+  if (bytes.numel() != local_rng_state(device).numel()) return false;
+  if (device.is_cuda()) set_generator_state(device, bytes.slice(0, cpu_bytes).clone());
+  return true;
 }
 
 }  // namespace dtrain::train

@@ -1,20 +1,23 @@
 #pragma once
 // The random-number state that makes a resumed run draw the same dropout masks as an uninterrupted
-// one: LibTorch's default CPU generator of every rank (ranks draw from their own generators, so each
-// one's state is saved). The state is the generator's serialized byte tensor, whose layout is the
-// same in LibTorch 1.13 and 2.x.
+// one: LibTorch's default CPU generator and, when the rank trains on a GPU, that GPU's default CUDA
+// generator. Every rank's state is saved (ranks draw from their own generators). A rank's state is
+// one byte tensor: the CPU generator's serialized state, followed by the CUDA generator's. Both
+// layouts are the same in LibTorch 1.13 and 2.x.
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 #include <mpi.h>
 
 #include <vector>
 
 namespace dtrain::train {
 
-// Every rank's CPU generator state, in rank order, on `root`; other ranks get an empty vector.
-// Collective over `comm`.
-std::vector<at::Tensor> gather_cpu_rng_states(MPI_Comm comm, int root);
+// Every rank's generator state, in rank order, on `root`; other ranks get an empty vector.
+// Collective over `comm`; every rank must compute on the same kind of device.
+std::vector<at::Tensor> gather_rng_states(MPI_Comm comm, int root, const c10::Device& device);
 
-// Sets this process's CPU generator to `state` (a tensor from gather_cpu_rng_states).
-void restore_cpu_rng_state(const at::Tensor& state);
+// Restores this rank's generators from `state` (one entry of gather_rng_states). A state saved on
+// another kind of device restores the CPU generator only; returns false then.
+bool restore_rng_state(const at::Tensor& state, const c10::Device& device);
 
 }  // namespace dtrain::train

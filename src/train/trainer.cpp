@@ -171,12 +171,13 @@ struct Trainer::State {
     optimizer->load_state_dict(snapshot.optimizer);
     if (scaler && snapshot.scaler) scaler->load_state_dict(*snapshot.scaler);
     const auto& rng = snapshot.rng_states;
-    if (static_cast<int>(rng.size()) != group.size()) {
+    const bool same_generators =
+        restore_rng_state(rng[static_cast<size_t>(group.rank()) % rng.size()], device);
+    if (static_cast<int>(rng.size()) != group.size() || !same_generators) {
       spdlog::warn(
-          "{} was saved by {} ranks and this job has {}: dropout draws differ from an uninterrupted run",
-          folder, rng.size(), group.size());
+          "{} was saved by {} ranks{} and this job has {}: dropout draws differ from an uninterrupted run",
+          folder, rng.size(), same_generators ? "" : " on another kind of device", group.size());
     }
-    restore_cpu_rng_state(rng[static_cast<size_t>(group.rank()) % rng.size()]);
     global_step = snapshot.global_step;
     position = snapshot.position;
     epoch = state.value("epoch", 0.0);
@@ -250,7 +251,7 @@ struct Trainer::State {
   void save_checkpoint(const nlohmann::json& state) {
     const TrainingArguments& args = config.training;
     TrainerSnapshot snapshot;
-    snapshot.rng_states = gather_cpu_rng_states(group.world(), 0);
+    snapshot.rng_states = gather_rng_states(group.world(), 0, device);
     if (is_main()) {
       snapshot.global_step = global_step;
       snapshot.optimizer = optimizer->state_dict();
