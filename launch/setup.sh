@@ -14,6 +14,8 @@ packages=(
   libssl-dev
   python3-torch python3-h5py python3-numpy python3-yaml
   nodejs
+  slurm-wlm munge   # the one-node Slurm cluster of the launch tests (tests/launch)
+  gnuplot-nox       # launch/scaling.sh plots
 )
 
 missing=()

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <string>
 
 #include "common/error.h"
@@ -50,6 +51,17 @@ void AtomicFile::commit() {
   committed_ = true;
   fsync_path(destination_.has_parent_path() ? destination_.parent_path() : fs::path("."),
              O_RDONLY | O_DIRECTORY);
+}
+
+void write_text_atomically(const fs::path& path, const std::string& text) {
+  AtomicFile file(path);
+  {
+    std::ofstream out(file.temporary_path(), std::ios::binary);
+    out << text;
+    out.flush();
+    DTRAIN_CHECK(out, "cannot write {}", path.string());
+  }
+  file.commit();
 }
 
 }  // namespace dtrain

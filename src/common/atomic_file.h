@@ -5,6 +5,7 @@
 // or exception before commit() leaves no half-written destination; the destructor removes the
 // temporary file.
 #include <filesystem>
+#include <string>
 
 namespace dtrain {
 
@@ -27,5 +28,8 @@ class AtomicFile {
   std::filesystem::path temporary_;
   bool committed_ = false;
 };
+
+// Writes `text` to `path` through an AtomicFile.
+void write_text_atomically(const std::filesystem::path& path, const std::string& text);
 
 }  // namespace dtrain

@@ -67,17 +67,6 @@ std::string shape_text(at::IntArrayRef shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 
-void write_text_atomically(const fs::path& path, const std::string& text) {
-  AtomicFile file(path);
-  {
-    std::ofstream out(file.temporary_path(), std::ios::binary);
-    out << text;
-    out.flush();
-    DTRAIN_CHECK(out, "cannot write {}", path.string());
-  }
-  file.commit();
-}
-
 }  // namespace
 
 BertConfig read_hf_config(const fs::path& folder) {

@@ -50,6 +50,9 @@ void visit(TrainingArguments& t, Visitor&& field) {
   field("metric_for_best_model", t.metric_for_best_model);
   field("greater_is_better", t.greater_is_better);
   field("resume_from_checkpoint", t.resume_from_checkpoint);
+  field("allow_data_change_on_resume", t.allow_data_change_on_resume);
+  field("early_stopping_patience", t.early_stopping_patience);
+  field("early_stopping_threshold", t.early_stopping_threshold);
   field("seed", t.seed);
   field("data_seed", t.data_seed);
 }
@@ -60,6 +63,7 @@ void visit(DataSection& d, Visitor&& field) {
   field("eval_file", d.eval_file);
   field("pad_to_multiple_of", d.pad_to_multiple_of);
   field("task_name", d.task_name);
+  field("tokenizer", d.tokenizer);
 }
 
 template <class Visitor>

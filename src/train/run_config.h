@@ -23,6 +23,9 @@ struct DataSection {
   std::string eval_file;
   std::optional<int64_t> pad_to_multiple_of;
   std::string task_name;  // GLUE task (mrpc, sst2, cola, stsb, ...): picks the metrics
+  // The tokenizer folder the data was prepared with: its files go into every checkpoint and the final
+  // model, so those are complete Hugging Face folders. Optional; must match the dataset's vocabulary.
+  std::string tokenizer;
 };
 
 struct RunConfig {

@@ -9,7 +9,9 @@
 #include <fstream>
 #include <optional>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
+#include "data/bert_tokenizer.h"
 #include "data/dataset_reader.h"
 #include "data/loader.h"
 #include "data/train_sampler.h"
@@ -22,13 +24,17 @@
 #include "model/hf_checkpoint.h"
 #include "train/adamw.h"
 #include "train/batch_tensors.h"
+#include "train/checkpoint.h"
 #include "train/device.h"
 #include "train/evaluation.h"
 #include "train/grad_clip.h"
 #include "train/log_history.h"
 #include "train/loss_scaler.h"
 #include "train/lr_schedule.h"
+#include "train/preemption.h"
 #include "train/progress.h"
+#include "train/rank_agreement.h"
+#include "train/rng_state.h"
 #include "train/step_timer.h"
 
 namespace dtrain::train {
@@ -47,11 +53,28 @@ model::BertConfig model_config(const RunConfig& config, const data::DatasetInfo&
                                ? model::BertConfig::from_json(config.model.config, "model.config")
                                : model::read_hf_config(config.model.name_or_path);
   // The dataset decides the labels, as `num_labels=`/`id2label=` do in from_pretrained.
-  if (dataset.task == data::TaskType::regression) bert.set_num_labels(1);
-  else if (!dataset.label_names.empty()) bert.set_labels(dataset.label_names);
-  else bert.set_num_labels(dataset.num_labels);
+  if (dataset.task == data::TaskType::regression)
+    bert.set_num_labels(1);
+  else if (!dataset.label_names.empty())
+    bert.set_labels(dataset.label_names);
+  else
+    bert.set_num_labels(dataset.num_labels);
   return bert;
 }
+
+// What identifies the training data in a checkpoint: resuming on other data is refused.
+nlohmann::json dataset_identity(const data::DatasetInfo& info) {
+  return {{"source_file", info.source_file},
+          {"source_sha256", info.source_sha256},
+          {"num_samples", info.num_samples}};
+}
+
+// One optimizer step's outcome, as all ranks agree on it.
+struct StepResult {
+  double loss = 0;  // mean over the global batch
+  int64_t tokens = 0;
+  bool preempted = false;  // some rank received a preemption signal
+};
 
 }  // namespace
 
@@ -69,12 +92,19 @@ struct Trainer::State {
   std::unique_ptr<dist::GradientReducer> reducer;
   std::unique_ptr<AdamW> optimizer;
   std::unique_ptr<LrSchedule> schedule;
-  std::optional<LossScaler> scaler;            // fp16 on CUDA only
+  std::optional<LossScaler> scaler;  // fp16 on CUDA only
   std::optional<c10::ScalarType> autocast_dtype;
   LogHistory history;
   int64_t total_steps = 0;
   int64_t global_step = 0;
   data::TrainPosition position;
+  double epoch = 0;  // fractional, as Trainer's state.epoch
+  PreemptionWatch preemption;
+  // Rank 0's view of evaluations: the best value of metric_for_best_model, where it was saved,
+  // and EarlyStoppingCallback's counter.
+  std::optional<double> best_metric;
+  std::string best_model_checkpoint;
+  int64_t early_stopping_counter = 0;
 
   State(RunConfig run_config, const dist::ProcessGroup& process_group)
       : config(std::move(run_config)),
@@ -87,15 +117,188 @@ struct Trainer::State {
     build_model();
     build_data_order();
     build_optimizer();
-    if (group.rank() == 0) history = LogHistory(fs::path(args.output_dir) / "log.jsonl", /*append=*/false);
+    check_tokenizer();
+    const bool resumed = args.resume_from_checkpoint && resume(*args.resume_from_checkpoint);
+    if (is_main()) history_open(resumed);
   }
 
   bool is_main() const { return group.rank() == 0; }
 
+  void check_tokenizer() const {
+    if (config.data.tokenizer.empty()) return;
+    const auto tokenizer = data::BertTokenizer::from_folder(config.data.tokenizer);
+    const std::string& prepared_with = train_data.info().vocab_sha256;
+    DTRAIN_CHECK(prepared_with.empty() || tokenizer.vocab_sha256() == prepared_with,
+                 "data.tokenizer: {} has another vocabulary (sha256 {}) than {} was prepared with ({})",
+                 config.data.tokenizer, tokenizer.vocab_sha256(), config.data.train_file, prepared_with);
+  }
+
+  // Restores everything from the checkpoint `resume_from_checkpoint` names; false when it is
+  // "latest" and output_dir has no complete checkpoint yet (the job starts from scratch).
+  bool resume(const std::string& resume_from_checkpoint) {
+    const TrainingArguments& args = config.training;
+    std::string folder;
+    if (is_main()) {
+      folder =
+          resolve_resume_checkpoint(args.output_dir, resume_from_checkpoint).value_or(fs::path()).string();
+      if (folder.empty())
+        spdlog::info("no complete checkpoint in {} yet: starting from scratch", args.output_dir);
+    }
+    folder = broadcast_string(group.world(), folder, 0);
+    if (folder.empty()) return false;
+
+    TrainerSnapshot snapshot = read_checkpoint(folder, *model);
+    const nlohmann::json& state = snapshot.trainer_state;
+    const nlohmann::json saved_dataset = state.value("dtrain_dataset", nlohmann::json());
+    const bool same_data = saved_dataset == dataset_identity(train_data.info()) &&
+                           snapshot.position.global_batch_size == geometry.global_batch_size() &&
+                           snapshot.position.seed == sampler->options().seed;
+    if (!same_data) {
+      DTRAIN_CHECK(
+          args.allow_data_change_on_resume,
+          "resume_from_checkpoint: {} was trained on {} with global batch {} and data_seed {}; this run "
+          "trains on {} {} with global batch {} and data_seed {} (set allow_data_change_on_resume: true to "
+          "resume anyway)",
+          folder, saved_dataset.dump(), snapshot.position.global_batch_size, snapshot.position.seed,
+          config.data.train_file, dataset_identity(train_data.info()).dump(), geometry.global_batch_size(),
+          sampler->options().seed);
+      spdlog::warn("resuming {} on other data or another global batch: the data order restarts at epoch {}",
+                   folder, snapshot.position.epoch);
+      const int64_t saved_epoch = snapshot.position.epoch;
+      snapshot.position = data::initial_position(*sampler);
+      snapshot.position.epoch = saved_epoch;
+    }
+    optimizer->load_state_dict(snapshot.optimizer);
+    if (scaler && snapshot.scaler) scaler->load_state_dict(*snapshot.scaler);
+    const auto& rng = snapshot.rng_states;
+    const bool same_generators =
+        restore_rng_state(rng[static_cast<size_t>(group.rank()) % rng.size()], device);
+    if (static_cast<int>(rng.size()) != group.size() || !same_generators) {
+      spdlog::warn(
+          "{} was saved by {} ranks{} and this job has {}: dropout draws differ from an uninterrupted run",
+          folder, rng.size(), same_generators ? "" : " on another kind of device", group.size());
+    }
+    global_step = snapshot.global_step;
+    position = snapshot.position;
+    epoch = state.value("epoch", 0.0);
+    if (const nlohmann::json best = state.value("best_metric", nlohmann::json()); best.is_number()) {
+      best_metric = best.get<double>();
+    }
+    if (const nlohmann::json best = state.value("best_model_checkpoint", nlohmann::json());
+        best.is_string()) {
+      best_model_checkpoint = best.get<std::string>();
+    }
+    early_stopping_counter = state.value("stateful_callbacks", nlohmann::json::object())
+                                 .value("EarlyStoppingCallback", nlohmann::json::object())
+                                 .value("attributes", nlohmann::json::object())
+                                 .value("early_stopping_patience_counter", int64_t{0});
+    if (is_main()) {
+      history.restore(state.value("log_history", nlohmann::json::array()));
+      spdlog::info("resumed from {} at step {}", folder, global_step);
+    }
+    return true;
+  }
+
+  // log.jsonl continues a resumed run: rewritten to the checkpoint's history (dropping lines a
+  // preempted run logged after its checkpoint), then appended to.
+  void history_open(bool resumed) {
+    const fs::path path = fs::path(config.training.output_dir) / "log.jsonl";
+    if (resumed) {
+      std::string lines;
+      for (const auto& entry : history.entries()) lines += entry.dump() + "\n";
+      write_text_atomically(path, lines);
+    }
+    nlohmann::json restored = history.entries();
+    history = LogHistory(path, /*append=*/resumed);
+    history.restore(std::move(restored));
+  }
+
+  // Trainer's trainer_state.json (the keys transformers writes), plus what dtrain checks on resume.
+  nlohmann::json trainer_state(int64_t logging_every, int64_t eval_every, int64_t save_every) const {
+    const TrainingArguments& args = config.training;
+    const auto epochs =
+        static_cast<int64_t>(std::ceil(static_cast<double>(total_steps) / sampler->steps_per_epoch()));
+    return {{"best_metric", best_metric ? nlohmann::json(*best_metric) : nlohmann::json()},
+            {"best_model_checkpoint",
+             best_model_checkpoint.empty() ? nlohmann::json() : nlohmann::json(best_model_checkpoint)},
+            {"epoch", epoch},
+            {"eval_steps", eval_every},
+            {"global_step", global_step},
+            {"is_hyper_param_search", false},
+            {"is_local_process_zero", true},
+            {"is_world_process_zero", true},
+            {"log_history", history.entries()},
+            {"logging_steps", logging_every},
+            {"max_steps", total_steps},
+            {"num_input_tokens_seen", 0},
+            {"num_train_epochs", epochs},
+            {"save_steps", save_every},
+            {"stateful_callbacks",
+             {{"EarlyStoppingCallback",
+               {{"args",
+                 {{"early_stopping_patience", args.early_stopping_patience.value_or(0)},
+                  {"early_stopping_threshold", args.early_stopping_threshold}}},
+                {"attributes", {{"early_stopping_patience_counter", early_stopping_counter}}}}}}},
+            {"total_flos", 0},
+            {"train_batch_size", args.per_device_train_batch_size},
+            {"trial_name", nullptr},
+            {"trial_params", nullptr},
+            {"dtrain_dataset", dataset_identity(train_data.info())}};
+  }
+
+  // Collective: every rank contributes its RNG state, rank 0 writes output_dir/checkpoint-<step>
+  // and rotates old ones while the others wait without spinning.
+  void save_checkpoint(const nlohmann::json& state) {
+    const TrainingArguments& args = config.training;
+    TrainerSnapshot snapshot;
+    snapshot.rng_states = gather_rng_states(group.world(), 0, device);
+    if (is_main()) {
+      snapshot.global_step = global_step;
+      snapshot.optimizer = optimizer->state_dict();
+      if (scaler) snapshot.scaler = scaler->state_dict();
+      snapshot.position = position;
+      snapshot.trainer_state = state;
+      const fs::path folder =
+          write_checkpoint(args.output_dir, *model, snapshot, {config.to_yaml(), config.data.tokenizer});
+      spdlog::info("saved checkpoint {}", folder.string());
+      if (args.save_total_limit) {
+        for (const auto& deleted :
+             rotate_checkpoints(args.output_dir, *args.save_total_limit, best_model_checkpoint)) {
+          spdlog::info("deleted checkpoint {} (save_total_limit {})", deleted.string(),
+                       *args.save_total_limit);
+        }
+      }
+    }
+    wait_for_all_ranks(group.world());
+  }
+
+  // Rank 0, after an evaluation: EarlyStoppingCallback's counter (against the best so far), then
+  // the best metric and the checkpoint of this step. Returns whether training should stop early.
+  bool track_best(const nlohmann::json& metrics) {
+    const TrainingArguments& args = config.training;
+    const std::string name = args.effective_metric_for_best_model();
+    DTRAIN_CHECK(metrics.contains(name) && metrics[name].is_number(),
+                 "metric_for_best_model: the evaluation has no '{}' (it has {})", name, metrics.dump());
+    const double value = metrics[name].get<double>();
+    const bool greater = args.effective_greater_is_better();
+    const bool better = !best_metric || (greater ? value > *best_metric : value < *best_metric);
+    if (best_metric && !(better && std::abs(value - *best_metric) > args.early_stopping_threshold)) {
+      ++early_stopping_counter;
+    } else {
+      early_stopping_counter = 0;
+    }
+    if (better) {
+      best_metric = value;
+      best_model_checkpoint = checkpoint_folder(args.output_dir, global_step).string();
+    }
+    return args.early_stopping_patience && early_stopping_counter >= *args.early_stopping_patience;
+  }
+
   void build_model() {
     const TrainingArguments& args = config.training;
     const model::BertConfig bert = model_config(config, train_data.info());
-    const fs::path source = config.model.name_or_path.empty() ? fs::path("model.config") : fs::path(config.model.name_or_path);
+    const fs::path source =
+        config.model.name_or_path.empty() ? fs::path("model.config") : fs::path(config.model.name_or_path);
     model::check_dataset_fits_model(train_data, bert, source);
     if (eval_data) model::check_dataset_fits_model(*eval_data, bert, source);
     at::manual_seed(static_cast<uint64_t>(args.seed));
@@ -121,8 +324,8 @@ struct Trainer::State {
     if (args.group_by_length) {
       for (int64_t i = 0; i < train_data.num_samples(); ++i) lengths.push_back(train_data.sample_length(i));
     }
-    sampler = std::make_unique<data::TrainSampler>(train_data.num_samples(), geometry.global_batch_size(), options,
-                                                   std::move(lengths));
+    sampler = std::make_unique<data::TrainSampler>(train_data.num_samples(), geometry.global_batch_size(),
+                                                   options, std::move(lengths));
     total_steps = args.max_steps > 0
                       ? args.max_steps
                       : static_cast<int64_t>(std::ceil(args.num_train_epochs * sampler->steps_per_epoch()));
@@ -138,7 +341,8 @@ struct Trainer::State {
 
     std::vector<NamedParameter> named;
     for (const auto& item : model->named_parameters()) named.push_back({item.key(), item.value()});
-    AdamWOptions adam{args.learning_rate, args.adam_beta1, args.adam_beta2, args.adam_epsilon, args.weight_decay};
+    AdamWOptions adam{args.learning_rate, args.adam_beta1, args.adam_beta2, args.adam_epsilon,
+                      args.weight_decay};
     optimizer = std::make_unique<AdamW>(std::move(named), adam);
 
     ScheduleOptions schedule_options;
@@ -151,14 +355,17 @@ struct Trainer::State {
       autocast_dtype = args.fp16 ? at::kHalf : at::kBFloat16;
       if (args.fp16) scaler.emplace();
     } else if (args.fp16 || args.bf16) {
-      spdlog::warn("fp16/bf16 compute needs a GPU: computing in fp32 on the CPU (gradients are still "
-                   "all-reduced in {})", args.ddp_allreduce_dtype);
+      spdlog::warn(
+          "fp16/bf16 compute needs a GPU: computing in fp32 on the CPU (gradients are still "
+          "all-reduced in {})",
+          args.ddp_allreduce_dtype);
     }
   }
 
   // One optimizer step: forward/backward over this rank's micro-batches, gradient sync at the last
-  // one, then clip and update. Returns the mean loss over the whole global batch (all ranks).
-  double train_step(const data::TrainStep& step, StepTimer& timer, double& grad_norm, int64_t& global_tokens) {
+  // one, then clip and update. The per-step gather of loss and tokens also carries each rank's
+  // preemption flag, so agreeing to stop costs no extra collective.
+  StepResult train_step(const data::TrainStep& step, StepTimer& timer, double& grad_norm) {
     const TrainingArguments& args = config.training;
     model->train();
     const double loss_scale = scaler ? scaler->scale() : 1.0;
@@ -172,7 +379,8 @@ struct Trainer::State {
       at::Tensor loss;
       {
         AutocastGuard autocast(autocast_dtype);
-        loss = *model->forward(batch.input_ids, batch.attention_mask, batch.token_type_ids, batch.labels).loss;
+        loss =
+            *model->forward(batch.input_ids, batch.attention_mask, batch.token_type_ids, batch.labels).loss;
       }
       timer.lap(Phase::kForward);
       // Each micro-batch's mean loss weighted by its share of the global batch (times the world
@@ -185,12 +393,14 @@ struct Trainer::State {
       timer.lap(Phase::kBackward);
     }
     const bool finite = reducer->finish();
-    const std::vector<double> totals = comm->all_gather({local_loss_sum, local_tokens});
+    const std::vector<double> totals =
+        comm->all_gather({local_loss_sum, local_tokens, preemption.requested() ? 1.0 : 0.0});
     timer.lap(Phase::kCommWait);
 
-    double loss_sum = 0, tokens = 0;
-    for (size_t r = 0; r < totals.size(); r += 2) loss_sum += totals[r], tokens += totals[r + 1];
-    global_tokens = static_cast<int64_t>(tokens);
+    double loss_sum = 0, tokens = 0, preempted = 0;
+    for (size_t r = 0; r < totals.size(); r += 3) {
+      loss_sum += totals[r], tokens += totals[r + 1], preempted = std::max(preempted, totals[r + 2]);
+    }
     bool take_step = finite;
     if (scaler) {
       take_step = scaler->update(!finite);
@@ -199,7 +409,8 @@ struct Trainer::State {
         for (auto& parameter : parameters) parameter.mutable_grad().div_(loss_scale);
       }
     } else if (!finite) {
-      spdlog::warn("step {}: non-finite gradients on some rank; update skipped on all ranks", global_step + 1);
+      spdlog::warn("step {}: non-finite gradients on some rank; update skipped on all ranks",
+                   global_step + 1);
     }
     if (take_step) {
       if (args.max_grad_norm > 0) grad_norm = clip_grad_norm(parameters, args.max_grad_norm);
@@ -208,7 +419,7 @@ struct Trainer::State {
     }
     optimizer->zero_grad();
     timer.lap(Phase::kOptimizer);
-    return loss_sum / static_cast<double>(step.global_samples);
+    return {loss_sum / static_cast<double>(step.global_samples), static_cast<int64_t>(tokens), preempted > 0};
   }
 };
 
@@ -219,6 +430,9 @@ Trainer::Trainer(RunConfig config, const dist::ProcessGroup& group) {
     const std::string resolved = config.to_yaml();
     spdlog::info("configuration:\n{}", resolved);
     std::ofstream(fs::path(args.output_dir) / "training_config.yaml") << resolved;
+    for (const auto& removed : remove_unfinished_saves(args.output_dir)) {
+      spdlog::warn("removed {}, left by a save that was interrupted", removed.string());
+    }
   }
   group.barrier();  // output_dir exists before any rank needs it
   state_ = std::make_unique<State>(std::move(config), group);
@@ -231,10 +445,12 @@ void Trainer::train() {
   const TrainingArguments& args = s.config.training;
   const int64_t logging_every = resolve_interval(args.logging_steps, s.total_steps);
   const int64_t eval_every = resolve_interval(args.eval_steps.value_or(args.logging_steps), s.total_steps);
-  spdlog::info("training: {} samples, {} steps ({} per epoch), global batch {} = {} per device x {} ranks x {} "
-               "accumulation, device {}",
-               s.train_data.num_samples(), s.total_steps, s.sampler->steps_per_epoch(), s.geometry.global_batch_size(),
-               args.per_device_train_batch_size, s.group.size(), args.gradient_accumulation_steps, s.device.str());
+  const int64_t save_every = resolve_interval(args.save_steps, s.total_steps);
+  spdlog::info(
+      "training: {} samples, {} steps ({} per epoch), global batch {} = {} per device x {} ranks x {} "
+      "accumulation, device {}",
+      s.train_data.num_samples(), s.total_steps, s.sampler->steps_per_epoch(), s.geometry.global_batch_size(),
+      args.per_device_train_batch_size, s.group.size(), args.gradient_accumulation_steps, s.device.str());
 
   data::LoaderOptions loader_options;
   loader_options.collate.pad_id = s.train_data.info().pad_id;
@@ -244,31 +460,33 @@ void Trainer::train() {
   StepTimer timer;
   double window_loss = 0, total_loss = 0, grad_norm = 0;
   int64_t window_steps = 0, window_samples = 0, window_tokens = 0;
+  const int64_t first_step = s.global_step;
   const auto start = std::chrono::steady_clock::now();
   auto window_start = start;
 
-  while (s.global_step < s.total_steps) {
+  bool stop_early = false;
+  while (s.global_step < s.total_steps && !stop_early) {
     timer.restart();
     const data::TrainStep step = loader.next();
     timer.lap(Phase::kData);
-    int64_t tokens = 0;
-    const double loss = s.train_step(step, timer, grad_norm, tokens);
+    const StepResult result = s.train_step(step, timer, grad_norm);
     ++s.global_step;
     s.position = step.next_position;
-    window_loss += loss, total_loss += loss, ++window_steps;
-    window_samples += step.global_samples, window_tokens += tokens;
+    window_loss += result.loss, total_loss += result.loss, ++window_steps;
+    window_samples += step.global_samples, window_tokens += result.tokens;
 
     const auto now = std::chrono::steady_clock::now();
     const double window_seconds = std::chrono::duration<double>(now - window_start).count();
-    const double epoch = static_cast<double>(step.position.epoch) +
-                         static_cast<double>(step.step_in_epoch + 1) / static_cast<double>(s.sampler->steps_per_epoch());
-    progress.update(s.global_step, loss, s.schedule->lr(s.global_step), window_samples / std::max(window_seconds, 1e-9));
+    s.epoch = static_cast<double>(step.position.epoch) +
+              static_cast<double>(step.step_in_epoch + 1) / static_cast<double>(s.sampler->steps_per_epoch());
+    progress.update(s.global_step, result.loss, s.schedule->lr(s.global_step),
+                    window_samples / std::max(window_seconds, 1e-9));
     if (args.logging_strategy == "steps" &&
         (s.global_step % logging_every == 0 || (args.logging_first_step && s.global_step == 1))) {
       s.history.record({{"loss", window_loss / window_steps},
                         {"grad_norm", grad_norm},
                         {"learning_rate", s.schedule->lr(s.global_step)},
-                        {"epoch", epoch},
+                        {"epoch", s.epoch},
                         {"step", s.global_step},
                         {"samples_per_second", window_samples / window_seconds},
                         {"tokens_per_second", window_tokens / window_seconds},
@@ -278,25 +496,54 @@ void Trainer::train() {
     const bool epoch_ended = step.next_position.epoch != step.position.epoch;
     if (s.eval_data && ((args.eval_strategy == "steps" && s.global_step % eval_every == 0) ||
                         (args.eval_strategy == "epoch" && epoch_ended))) {
-      auto metrics = evaluate(*s.model, *s.eval_data, *s.comm, args.per_device_eval_batch_size, s.config.data.task_name);
-      metrics["epoch"] = epoch;
+      auto metrics =
+          evaluate(*s.model, *s.eval_data, *s.comm, args.per_device_eval_batch_size, s.config.data.task_name);
+      metrics["epoch"] = s.epoch;
       metrics["step"] = s.global_step;
       if (s.is_main()) spdlog::info("evaluation at step {}: {}", s.global_step, metrics.dump());
       s.history.record(metrics);
+      if (args.tracks_best_metric()) {
+        stop_early = broadcast_flag(s.group.world(), s.is_main() && s.track_best(metrics), 0);
+      }
+    }
+    const bool save_due = (args.save_strategy == "steps" && s.global_step % save_every == 0) ||
+                          (args.save_strategy == "epoch" && epoch_ended);
+    if (save_due || result.preempted)
+      s.save_checkpoint(s.trainer_state(logging_every, eval_every, save_every));
+    if (result.preempted) {
+      spdlog::warn(
+          "preempted at step {} (signal {}{}): checkpoint saved to {}, resume with --resume_from_checkpoint "
+          "latest",
+          s.global_step, s.preemption.signal_number(), s.preemption.requested() ? "" : " on another rank",
+          checkpoint_folder(args.output_dir, s.global_step).string());
+      return;
+    }
+    if (stop_early) {
+      spdlog::info("early stopping at step {}: {} did not improve for {} evaluations", s.global_step,
+                   args.effective_metric_for_best_model(), *args.early_stopping_patience);
     }
   }
 
   const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const int64_t steps_run = s.global_step - first_step;
   s.history.record({{"train_runtime", runtime},
-                    {"train_samples_per_second", s.total_steps * s.geometry.global_batch_size() / runtime},
-                    {"train_steps_per_second", s.total_steps / runtime},
-                    {"train_loss", total_loss / std::max<int64_t>(1, s.total_steps)},
+                    {"train_samples_per_second", steps_run * s.geometry.global_batch_size() / runtime},
+                    {"train_steps_per_second", steps_run / runtime},
+                    {"train_loss", total_loss / std::max<int64_t>(1, steps_run)},
                     {"step", s.global_step}});
   if (s.is_main()) {
+    if (args.load_best_model_at_end && !s.best_model_checkpoint.empty()) {
+      spdlog::info("loading the best model from {} ({} {})", s.best_model_checkpoint,
+                   args.effective_metric_for_best_model(), *s.best_metric);
+      model::load_hf_weights(*s.model, model::kBertForSequenceClassification, s.best_model_checkpoint);
+    }
     model::save_hf_checkpoint(*s.model, args.output_dir);
+    if (!s.config.data.tokenizer.empty()) copy_tokenizer_files(s.config.data.tokenizer, args.output_dir);
+    write_text_atomically(fs::path(args.output_dir) / "trainer_state.json",
+                          s.trainer_state(logging_every, eval_every, save_every).dump(2) + "\n");
     spdlog::info("saved the final model to {}", args.output_dir);
   }
-  s.group.barrier();  // no rank exits (and tears MPI down) while rank 0 is still writing
+  wait_for_all_ranks(s.group.world());  // no rank exits (and tears MPI down) while rank 0 is still writing
 }
 
 }  // namespace dtrain::train

@@ -1,5 +1,6 @@
 #include "train/training_arguments.h"
 
+#include <cmath>
 #include <initializer_list>
 
 #include "common/error.h"
@@ -36,24 +37,50 @@ void TrainingArguments::validate() const {
                {"linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
                 "inverse_sqrt"});
   DTRAIN_CHECK(!(fp16 && bf16), "config: training: fp16 and bf16 cannot both be true");
-  DTRAIN_CHECK(!ddp_bucket_cap_mb || *ddp_bucket_cap_mb > 0, "config: training.ddp_bucket_cap_mb must be > 0");
+  DTRAIN_CHECK(!ddp_bucket_cap_mb || *ddp_bucket_cap_mb > 0,
+               "config: training.ddp_bucket_cap_mb must be > 0");
   check_choice("ddp_allreduce_dtype", ddp_allreduce_dtype, {"fp16", "fp32"});
   check_choice("logging_strategy", logging_strategy, {"no", "steps", "epoch"});
   check_choice("eval_strategy", eval_strategy, {"no", "steps", "epoch"});
   check_choice("save_strategy", save_strategy, {"no", "steps", "epoch"});
   check_choice("log_level", log_level, {"passive", "debug", "info", "warning", "error", "critical"});
-  check_choice("log_level_replica", log_level_replica, {"passive", "debug", "info", "warning", "error", "critical"});
+  check_choice("log_level_replica", log_level_replica,
+               {"passive", "debug", "info", "warning", "error", "critical"});
   DTRAIN_CHECK(logging_steps > 0, "config: training.logging_steps must be > 0");
   DTRAIN_CHECK(!eval_steps || *eval_steps > 0, "config: training.eval_steps must be > 0");
   DTRAIN_CHECK(save_steps > 0, "config: training.save_steps must be > 0");
   DTRAIN_CHECK(!save_total_limit || *save_total_limit > 0, "config: training.save_total_limit must be > 0");
+  DTRAIN_CHECK(!early_stopping_patience || *early_stopping_patience > 0,
+               "config: training.early_stopping_patience must be > 0");
+  DTRAIN_CHECK(early_stopping_threshold >= 0, "config: training.early_stopping_threshold must be >= 0");
+  DTRAIN_CHECK(!early_stopping_patience || eval_strategy != "no",
+               "config: training.early_stopping_patience needs evaluations (eval_strategy steps or epoch)");
   // Trainer's rule: the best model can only be tracked if checkpoints line up with evaluations.
   if (load_best_model_at_end) {
-    DTRAIN_CHECK(eval_strategy != "no" && eval_strategy == save_strategy,
-                 "config: training.load_best_model_at_end needs eval_strategy == save_strategy (not 'no'), got "
-                 "eval_strategy '{}' and save_strategy '{}'",
-                 eval_strategy, save_strategy);
+    DTRAIN_CHECK(
+        eval_strategy != "no" && eval_strategy == save_strategy,
+        "config: training.load_best_model_at_end needs eval_strategy == save_strategy (not 'no'), got "
+        "eval_strategy '{}' and save_strategy '{}'",
+        eval_strategy, save_strategy);
+    const double every_eval = eval_steps.value_or(logging_steps);
+    if (save_strategy == "steps" && save_steps >= 1 && every_eval >= 1) {
+      DTRAIN_CHECK(
+          std::fmod(save_steps, every_eval) == 0,
+          "config: training.load_best_model_at_end needs save_steps ({}) to be a multiple of eval_steps ({})",
+          save_steps, every_eval);
+    }
   }
+}
+
+std::string TrainingArguments::effective_metric_for_best_model() const {
+  const std::string name = metric_for_best_model.value_or("loss");
+  return name.rfind("eval_", 0) == 0 ? name : "eval_" + name;
+}
+
+bool TrainingArguments::effective_greater_is_better() const {
+  if (greater_is_better) return *greater_is_better;
+  const std::string name = effective_metric_for_best_model();
+  return !(name.size() >= 4 && name.compare(name.size() - 4, 4, "loss") == 0);
 }
 
 }  // namespace dtrain::train

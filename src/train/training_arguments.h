@@ -53,7 +53,13 @@ struct TrainingArguments {
   bool load_best_model_at_end = false;
   std::optional<std::string> metric_for_best_model;
   std::optional<bool> greater_is_better;
-  std::optional<std::string> resume_from_checkpoint;
+  std::optional<std::string> resume_from_checkpoint;  // a checkpoint folder, or "latest"
+  // dtrain: resuming with another global batch size or dataset is an error unless this is true (the
+  // data order then restarts within the checkpoint's epoch, and samples may repeat or be skipped).
+  bool allow_data_change_on_resume = false;
+  // EarlyStoppingCallback's arguments (unset patience: no early stopping).
+  std::optional<int64_t> early_stopping_patience;
+  double early_stopping_threshold = 0.0;
 
   // Reproducibility.
   int64_t seed = 42;
@@ -64,6 +70,14 @@ struct TrainingArguments {
 
   int64_t bucket_cap_bytes() const { return ddp_bucket_cap_mb.value_or(25) * 1024 * 1024; }
   int64_t effective_data_seed() const { return data_seed.value_or(seed); }
+  // Whether evaluations are compared to find the best checkpoint.
+  bool tracks_best_metric() const {
+    return load_best_model_at_end || metric_for_best_model.has_value() || early_stopping_patience.has_value();
+  }
+  // Trainer's defaults: "loss" when the best model is tracked; always with the "eval_" prefix.
+  std::string effective_metric_for_best_model() const;
+  // Trainer's default: false for metrics ending in "loss", true otherwise.
+  bool effective_greater_is_better() const;
 };
 
 }  // namespace dtrain::train

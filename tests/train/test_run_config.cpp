@@ -64,8 +64,8 @@ TEST(RunConfig, CommandLineOverridesEverySection) {
   ScratchDir dir;
   write_file(dir / "c.yaml", kMinimal);
   const auto config = RunConfig::load(
-      dir / "c.yaml", {"--learning_rate", "1e-4", "--data.train_file=other.h5", "--model.config.hidden_size", "64",
-                       "--save_total_limit", "2", "--fp16", "true", "--training.seed", "7"});
+      dir / "c.yaml", {"--learning_rate", "1e-4", "--data.train_file=other.h5", "--model.config.hidden_size",
+                       "64", "--save_total_limit", "2", "--fp16", "true", "--training.seed", "7"});
   EXPECT_DOUBLE_EQ(config.training.learning_rate, 1e-4);
   EXPECT_EQ(config.data.train_file, "other.h5");
   EXPECT_EQ(config.model.config["hidden_size"], 64);
@@ -79,7 +79,8 @@ TEST(RunConfig, CommandLineOverridesEverySection) {
 TEST(RunConfig, ResolvedYamlLoadsBackToTheSameConfiguration) {
   ScratchDir dir;
   write_file(dir / "c.yaml", kMinimal);
-  const auto config = RunConfig::load(dir / "c.yaml", {"--warmup_ratio", "0.1", "--metric_for_best_model", "f1"});
+  const auto config =
+      RunConfig::load(dir / "c.yaml", {"--warmup_ratio", "0.1", "--metric_for_best_model", "f1"});
   write_file(dir / "resolved.yaml", config.to_yaml());
   const auto again = RunConfig::load(dir / "resolved.yaml", {});
   EXPECT_EQ(again.to_yaml(), config.to_yaml());
@@ -91,23 +92,58 @@ TEST(RunConfig, ResolvedYamlLoadsBackToTheSameConfiguration) {
 TEST(RunConfig, UnknownKeysAndWrongTypesAreErrorsNamingTheKey) {
   EXPECT_NE(expect_error(kMinimal, {"--learning_rat", "1"}).find("unknown key 'training.learning_rat'"),
             std::string::npos);
-  EXPECT_NE(expect_error(kMinimal, {"--learning_rate", "fast"}).find("training.learning_rate: expected a number"),
-            std::string::npos);
+  EXPECT_NE(
+      expect_error(kMinimal, {"--learning_rate", "fast"}).find("training.learning_rate: expected a number"),
+      std::string::npos);
   EXPECT_NE(expect_error(kMinimal, {"--per_device_train_batch_size", "2.5"})
                 .find("per_device_train_batch_size: expected an integer"),
             std::string::npos);
   EXPECT_NE(expect_error(kMinimal, {"--fp16", "maybe"}).find("training.fp16: expected true or false"),
             std::string::npos);
-  EXPECT_NE(expect_error(kMinimal, {"--optimizer.lr", "1"}).find("unknown section 'optimizer'"), std::string::npos);
-  EXPECT_NE(expect_error(kMinimal, {"--lr_scheduler_type", "exotic"}).find("lr_scheduler_type"), std::string::npos);
+  EXPECT_NE(expect_error(kMinimal, {"--optimizer.lr", "1"}).find("unknown section 'optimizer'"),
+            std::string::npos);
+  EXPECT_NE(expect_error(kMinimal, {"--lr_scheduler_type", "exotic"}).find("lr_scheduler_type"),
+            std::string::npos);
   EXPECT_NE(expect_error(kMinimal, {"--seed"}).find("--seed needs a value"), std::string::npos);
   EXPECT_NE(expect_error("model: {name_or_path: x}\ntraining: {output_dir: o}\n").find("data.train_file"),
             std::string::npos);
   EXPECT_NE(expect_error(std::string(kMinimal) + "  bogus: 1\n").find("unknown key 'training.bogus'"),
             std::string::npos);
   EXPECT_NE(expect_error("model: [1, 2\n").find("invalid YAML"), std::string::npos);
-  EXPECT_NE(expect_error(kMinimal, {"--model.name_or_path", "folder"}).find("exactly one of"), std::string::npos);
-  EXPECT_NE(expect_error(kMinimal, {"--load_best_model_at_end", "true"}).find("eval_strategy == save_strategy"),
+  EXPECT_NE(expect_error(kMinimal, {"--model.name_or_path", "folder"}).find("exactly one of"),
+            std::string::npos);
+  EXPECT_NE(
+      expect_error(kMinimal, {"--load_best_model_at_end", "true"}).find("eval_strategy == save_strategy"),
+      std::string::npos);
+}
+
+TEST(RunConfig, BestModelAndEarlyStoppingFollowTrainerRules) {
+  const auto load = [](const std::vector<std::string>& overrides) {
+    ScratchDir dir;
+    write_file(dir / "c.yaml", kMinimal);
+    return RunConfig::load(dir / "c.yaml", overrides).training;
+  };
+  const TrainingArguments best = load({"--eval_strategy", "steps", "--load_best_model_at_end", "true"});
+  EXPECT_EQ(best.effective_metric_for_best_model(), "eval_loss");
+  EXPECT_FALSE(best.effective_greater_is_better());
+  const TrainingArguments accuracy = load({"--metric_for_best_model", "accuracy"});
+  EXPECT_EQ(accuracy.effective_metric_for_best_model(), "eval_accuracy");
+  EXPECT_TRUE(accuracy.effective_greater_is_better());
+  EXPECT_TRUE(accuracy.tracks_best_metric());
+  EXPECT_FALSE(load({}).tracks_best_metric());
+
+  EXPECT_NE(expect_error(kMinimal, {"--early_stopping_patience", "2"})
+                .find("early_stopping_patience needs evaluations"),
+            std::string::npos);
+  EXPECT_NE(
+      expect_error(kMinimal, {"--early_stopping_patience", "0"}).find("early_stopping_patience must be > 0"),
+      std::string::npos);
+  EXPECT_NE(expect_error(kMinimal, {"--eval_strategy", "steps", "--early_stopping_threshold", "-1"})
+                .find("early_stopping_threshold must be >= 0"),
+            std::string::npos);
+  EXPECT_NE(expect_error(kMinimal, {"--eval_strategy", "steps", "--load_best_model_at_end", "true",
+                                    "--eval_steps", "300"})
+                .find("save_steps (500) to be a multiple of eval_steps (300)"),
             std::string::npos);
 }
 

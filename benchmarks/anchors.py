@@ -1,0 +1,72 @@
+"""Anchors for benchmarks/run_all.sh, measured in the same run as dtrain's harnesses (Debian's
+/usr/bin/python3: torch 1.13, h5py):
+
+  anchors.py reader FILE.h5             h5py reading random batches of 32 samples of a prepared
+                                        dataset (per-sample slices via /offsets, padded to numpy):
+                                        the anchor of bench_prepare's reader rows
+  mpirun -np 2 anchors.py allreduce MB  torch.distributed (gloo) all_reduce of fp16 and fp32 tensors
+                                        up to MB MiB: the anchor of bench_allreduce_torch
+
+Each prints one JSON line.
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def reader(path, batches=2000, batch_size=32):
+    import h5py
+    with h5py.File(path, "r") as f:
+        offsets = f["offsets"][:]
+        input_ids, token_types = f["input_ids"], f["token_type_ids"]
+        order = np.random.default_rng(1).permutation(len(offsets) - 1)
+        batches = min(batches, len(order) // batch_size)
+        start = time.perf_counter()
+        for b in range(batches):
+            rows = order[b * batch_size:(b + 1) * batch_size]
+            width = int(max(offsets[i + 1] - offsets[i] for i in rows))
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            types = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                ids[r, :offsets[i + 1] - offsets[i]] = input_ids[offsets[i]:offsets[i + 1]]
+                types[r, :offsets[i + 1] - offsets[i]] = token_types[offsets[i]:offsets[i + 1]]
+        seconds = time.perf_counter() - start
+    print(json.dumps({"anchor": "h5py reader", "batch_size": batch_size, "batches": batches,
+                      "samples_per_second": batches * batch_size / seconds}))
+
+
+def allreduce(max_mb):
+    import torch
+    import torch.distributed as dist
+    rank = int(os.environ["OMPI_COMM_WORLD_RANK"])
+    world = int(os.environ["OMPI_COMM_WORLD_SIZE"])
+    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+    os.environ.setdefault("MASTER_PORT", "29512")
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    results = []
+    size = 4096
+    while size <= max_mb << 20:
+        for dtype, name in ((torch.float16, "half"), (torch.float32, "float")):
+            tensor = torch.full((size // torch.tensor([], dtype=dtype).element_size(),), 1e-4, dtype=dtype)
+            iterations = max(3, min(200, (1 << 30) // size))
+            dist.all_reduce(tensor)
+            dist.barrier()
+            start = time.perf_counter()
+            for _ in range(iterations):
+                dist.all_reduce(tensor)
+            dist.barrier()
+            seconds = (time.perf_counter() - start) / iterations
+            algbw = size / seconds / 1e9
+            results.append({"bytes": size, "type": name, "busbw": algbw * 2 * (world - 1) / world})
+        size *= 4
+    if rank == 0:
+        print(json.dumps({"anchor": "gloo all_reduce", "ranks": world, "results": results}))
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    {"reader": lambda: reader(sys.argv[2]), "allreduce": lambda: allreduce(int(sys.argv[2]))}[sys.argv[1]]()
