@@ -7,6 +7,7 @@
 
 namespace dtrain::train {
 
+// One per process at a time: the flag a signal handler may write is process-global.
 class PreemptionWatch {
  public:
   // Installs the handlers for SIGTERM and SIGUSR1; the destructor restores the previous ones.

@@ -1,7 +1,8 @@
 #pragma once
 // The training loop: each rank trains on its share of every global batch, gradients are averaged
 // at the accumulation boundary by the gradient reducer, and every rank steps the optimizer in
-// lockstep. Rank 0 logs, evaluates into metrics and writes the final model.
+// lockstep. Rank 0 logs, evaluates into metrics, writes checkpoints (checkpoint.h) and the final
+// model; a run resumes from a checkpoint and stops cleanly on a preemption signal (preemption.h).
 #include <memory>
 
 #include "train/run_config.h"
@@ -19,7 +20,9 @@ class Trainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
-  // Trains for num_train_epochs (or max_steps), then saves the model to output_dir.
+  // Trains for num_train_epochs (or max_steps), or until early stopping, then saves the model (the
+  // best one with load_best_model_at_end) to output_dir. Returns early, with every rank's state in
+  // a checkpoint, when a rank received SIGTERM or SIGUSR1.
   void train();
 
  private:
