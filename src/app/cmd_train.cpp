@@ -9,6 +9,7 @@
 #include "app/distributed_command.h"
 #include "common/logging.h"
 #include "dist/process_group.h"
+#include "train/preemption.h"
 #include "train/run_config.h"
 #include "train/trainer.h"
 
@@ -30,11 +31,13 @@ const RegisterCommand kTrain([](CLI::App& app) -> std::function<void()> {
   sub->allow_extras();
   return [options, sub] {
     options->overrides = sub->remaining();
+    // From before MPI starts until the process ends, SIGTERM/SIGUSR1 only ask the trainer to stop.
+    const train::PreemptionWatch preemption;
     run_distributed([&](const dist::ProcessGroup& group) {
       // Parsed on every rank: each reports the same error for a bad key, and no rank waits for another.
       train::RunConfig config = train::RunConfig::load(options->config, options->overrides);
       configure_logging(group.rank(), group.size(), config.training.log_level, config.training.log_level_replica);
-      train::Trainer(std::move(config), group).train();
+      train::Trainer(std::move(config), group, preemption).train();
     });
   };
 });

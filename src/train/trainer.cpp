@@ -99,19 +99,20 @@ struct Trainer::State {
   int64_t global_step = 0;
   data::TrainPosition position;
   double epoch = 0;  // fractional, as Trainer's state.epoch
-  PreemptionWatch preemption;
+  const PreemptionWatch& preemption;
   // Rank 0's view of evaluations: the best value of metric_for_best_model, where it was saved,
   // and EarlyStoppingCallback's counter.
   std::optional<double> best_metric;
   std::string best_model_checkpoint;
   int64_t early_stopping_counter = 0;
 
-  State(RunConfig run_config, const dist::ProcessGroup& process_group)
+  State(RunConfig run_config, const dist::ProcessGroup& process_group, const PreemptionWatch& preemption_watch)
       : config(std::move(run_config)),
         group(process_group),
         device(select_device(group.local_rank(), group.local_size())),
         comm(dist::make_communicator(group, device)),
-        train_data(config.data.train_file) {
+        train_data(config.data.train_file),
+        preemption(preemption_watch) {
     const TrainingArguments& args = config.training;
     if (!config.data.eval_file.empty()) eval_data.emplace(config.data.eval_file);
     build_model();
@@ -423,7 +424,7 @@ struct Trainer::State {
   }
 };
 
-Trainer::Trainer(RunConfig config, const dist::ProcessGroup& group) {
+Trainer::Trainer(RunConfig config, const dist::ProcessGroup& group, const PreemptionWatch& preemption) {
   const TrainingArguments& args = config.training;
   if (group.rank() == 0) {
     fs::create_directories(args.output_dir);
@@ -435,7 +436,7 @@ Trainer::Trainer(RunConfig config, const dist::ProcessGroup& group) {
     }
   }
   group.barrier();  // output_dir exists before any rank needs it
-  state_ = std::make_unique<State>(std::move(config), group);
+  state_ = std::make_unique<State>(std::move(config), group, preemption);
 }
 
 Trainer::~Trainer() = default;

@@ -13,9 +13,13 @@ class ProcessGroup;
 
 namespace dtrain::train {
 
+class PreemptionWatch;
+
 class Trainer {
  public:
-  Trainer(RunConfig config, const dist::ProcessGroup& group);
+  // `preemption` is owned by the caller so that it covers the whole process: a notice arriving
+  // after the last step (during the final save or MPI's teardown) must not kill a finished job.
+  Trainer(RunConfig config, const dist::ProcessGroup& group, const PreemptionWatch& preemption);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
