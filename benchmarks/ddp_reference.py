@@ -29,6 +29,27 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests" 
 from reference_bert import ReferenceBert  # noqa: E402
 
 
+@torch.no_grad()
+def init_like_hugging_face(model, initializer_range):
+    """BertPreTrainedModel._init_weights: N(0, initializer_range) weights, zero biases and padding
+    row, LayerNorm ones/zeros -- the initialisation dtrain uses, so both start from the same law."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear):
+            module.weight.normal_(0.0, initializer_range)
+            if module.bias is not None:
+                module.bias.zero_()
+        elif isinstance(module, torch.nn.MultiheadAttention):
+            module.in_proj_weight.normal_(0.0, initializer_range)
+            module.in_proj_bias.zero_()
+        elif isinstance(module, torch.nn.Embedding):
+            module.weight.normal_(0.0, initializer_range)
+            if module.padding_idx is not None:
+                module.weight[module.padding_idx].zero_()
+        elif isinstance(module, torch.nn.LayerNorm):
+            module.weight.fill_(1.0)
+            module.bias.zero_()
+
+
 def read_dataset(path):
     with h5py.File(path, "r") as f:
         return f["input_ids"][:], f["token_type_ids"][:], f["offsets"][:], f["labels"][:]
@@ -73,6 +94,7 @@ def main():
     config = json.loads(pathlib.Path(args.config_json).read_text())
     torch.manual_seed(args.seed)
     model = ReferenceBert(config, dropout=config.get("hidden_dropout_prob", 0.1))
+    init_like_hugging_face(model, config.get("initializer_range", 0.02))
     ddp = DistributedDataParallel(model, bucket_cap_mb=25)
     if args.fp16_allreduce:
         ddp.register_comm_hook(state=None, hook=default_hooks.fp16_compress_hook)
