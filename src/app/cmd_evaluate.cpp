@@ -26,16 +26,17 @@ void run_evaluate(const EvaluateOptions& options, const dist::ProcessGroup& grou
   const data::DatasetInfo& info = reader.info();
   const int64_t model_labels = setup.model->config().num_labels;
   DTRAIN_CHECK(info.task == data::TaskType::regression ? model_labels == 1 : info.num_labels == model_labels,
-               "{}: the dataset has {} labels ({}) but the model in {} predicts {}", options.data, info.num_labels,
-               info.task == data::TaskType::regression ? "regression" : "classification", options.model,
-               model_labels);
+               "{}: the dataset has {} labels ({}) but the model in {} predicts {}", options.data,
+               info.num_labels, info.task == data::TaskType::regression ? "regression" : "classification",
+               options.model, model_labels);
   const nlohmann::json metrics =
       train::evaluate(*setup.model, reader, *setup.comm, options.batch_size, options.task_name);
   if (group.rank() == 0) fmt::print("{}\n", metrics.dump());
 }
 
 const RegisterCommand kEvaluate([](CLI::App& app) -> std::function<void()> {
-  auto* sub = app.add_subcommand("evaluate", "Print a model's eval_loss and metrics on a prepared dataset as JSON");
+  auto* sub =
+      app.add_subcommand("evaluate", "Print a model's eval_loss and metrics on a prepared dataset as JSON");
   auto options = std::make_shared<EvaluateOptions>();
   sub->add_option("--model", options->model, "Hugging Face model folder (config.json + model.safetensors)")
       ->required();
@@ -46,7 +47,8 @@ const RegisterCommand kEvaluate([](CLI::App& app) -> std::function<void()> {
   sub->add_option("--batch-size", options->batch_size, "Samples per forward pass (per rank)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  return [options] { run_distributed([&](const dist::ProcessGroup& group) { run_evaluate(*options, group); }); };
+  return
+      [options] { run_distributed([&](const dist::ProcessGroup& group) { run_evaluate(*options, group); }); };
 });
 
 }  // namespace

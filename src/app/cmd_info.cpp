@@ -17,8 +17,9 @@ const RegisterCommand kInfo([](CLI::App& app) -> std::function<void()> {
     char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING];
     int length = 0;
     MPI_Get_library_version(mpi_version, &length);
-    std::printf("dtrain 0.1.0\n%s\nHDF5 %u.%u.%u\nMPI %.*s\nCUDA/NCCL path: %s\n", dtrain::model::torch_runtime_summary().c_str(), major,
-                minor, release, length > 60 ? 60 : length, mpi_version,
+    std::printf("dtrain 0.1.0\n%s\nHDF5 %u.%u.%u\nMPI %.*s\nCUDA/NCCL path: %s\n",
+                dtrain::model::torch_runtime_summary().c_str(), major, minor, release,
+                length > 60 ? 60 : length, mpi_version,
 #ifdef DTRAIN_WITH_CUDA
                 "built"
 #else

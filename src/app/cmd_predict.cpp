@@ -32,7 +32,8 @@ void run_predict(const PredictOptions& options, const dist::ProcessGroup& group)
   InferenceSetup setup = prepare_inference(group, options.model, reader);
 
   const auto start = std::chrono::steady_clock::now();
-  const data::PredictionsTable table = train::predict_distributed(*setup.model, reader, *setup.comm, options.batch_size);
+  const data::PredictionsTable table =
+      train::predict_distributed(*setup.model, reader, *setup.comm, options.batch_size);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (group.rank() != 0) return;
   data::write_predictions(options.output, table);
@@ -40,7 +41,8 @@ void run_predict(const PredictOptions& options, const dist::ProcessGroup& group)
   const data::DatasetInfo& info = reader.info();
   std::string quality;
   if (info.task == data::TaskType::classification && info.num_labels == table.num_labels) {
-    quality = fmt::format(", accuracy {:.4f}", train::prediction_metrics(table, "")["eval_accuracy"].get<double>());
+    quality =
+        fmt::format(", accuracy {:.4f}", train::prediction_metrics(table, "")["eval_accuracy"].get<double>());
   } else if (info.task == data::TaskType::classification) {
     spdlog::warn("{} has {} labels but the model predicts {}: accuracy not computed", options.data,
                  info.num_labels, table.num_labels);
@@ -60,7 +62,8 @@ const RegisterCommand kPredict([](CLI::App& app) -> std::function<void()> {
   sub->add_option("--batch-size", options->batch_size, "Samples per forward pass")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  return [options] { run_distributed([&](const dist::ProcessGroup& group) { run_predict(*options, group); }); };
+  return
+      [options] { run_distributed([&](const dist::ProcessGroup& group) { run_predict(*options, group); }); };
 });
 
 }  // namespace

@@ -36,7 +36,8 @@ const RegisterCommand kTrain([](CLI::App& app) -> std::function<void()> {
     run_distributed([&](const dist::ProcessGroup& group) {
       // Parsed on every rank: each reports the same error for a bad key, and no rank waits for another.
       train::RunConfig config = train::RunConfig::load(options->config, options->overrides);
-      configure_logging(group.rank(), group.size(), config.training.log_level, config.training.log_level_replica);
+      configure_logging(group.rank(), group.size(), config.training.log_level,
+                        config.training.log_level_replica);
       train::Trainer(std::move(config), group, preemption).train();
     });
   };

@@ -2,7 +2,6 @@
 // Subcommand registry: each src/app/cmd_*.cpp registers its subcommand with a static
 // RegisterCommand; main() adds them all, parses, and runs the one selected.
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <vector>
 

@@ -1,10 +1,9 @@
 // dtrain: one executable, one subcommand per job. Errors from anywhere arrive here as exceptions,
 // are printed once as a single line, and end the process (and, under MPI, the whole job) non-zero.
-#include <CLI/CLI.hpp>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
-#include <malloc.h>
-
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 

@@ -23,14 +23,14 @@ std::string at_source(const char* file, int line, const std::string& message);
 #define DTRAIN_FAIL(...) throw ::dtrain::Error(fmt::format(__VA_ARGS__))
 
 // Checks a condition that depends on user input; the message is what the user reads.
-#define DTRAIN_CHECK(condition, ...) \
-  do {                               \
+#define DTRAIN_CHECK(condition, ...)            \
+  do {                                          \
     if (!(condition)) DTRAIN_FAIL(__VA_ARGS__); \
   } while (0)
 
 // Checks an internal invariant or a library/system call; the message gains file:line.
-#define DTRAIN_ASSERT(condition, ...)                                                   \
-  do {                                                                                  \
-    if (!(condition))                                                                   \
+#define DTRAIN_ASSERT(condition, ...)                                                           \
+  do {                                                                                          \
+    if (!(condition))                                                                           \
       throw ::dtrain::Error(::dtrain::at_source(__FILE__, __LINE__, fmt::format(__VA_ARGS__))); \
   } while (0)

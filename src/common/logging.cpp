@@ -20,7 +20,8 @@ spdlog::level::level_enum parse_level(const std::string& name, spdlog::level::le
 
 }  // namespace
 
-void configure_logging(int rank, int world_size, const std::string& main_level, const std::string& replica_level) {
+void configure_logging(int rank, int world_size, const std::string& main_level,
+                       const std::string& replica_level) {
   // Logs go to stderr so stdout stays clean for results (metrics JSON, summaries).
   auto logger = spdlog::get("dtrain");
   if (!logger) logger = spdlog::stderr_color_mt("dtrain");

@@ -20,7 +20,9 @@ constexpr int kMinSentenceWords = 4, kMaxSentenceWords = 10;
 constexpr int kMarked = 25;
 constexpr int kMaxMarkedPerSentence = 3;
 
-int below(SplitMix64& random, int bound) { return static_cast<int>(random.below(static_cast<uint64_t>(bound))); }
+int below(SplitMix64& random, int bound) {
+  return static_cast<int>(random.below(static_cast<uint64_t>(bound)));
+}
 
 // Pronounceable two-syllable lower-case words, distinct for every index below 70 * 70.
 std::vector<std::string> make_words() {

@@ -89,8 +89,10 @@ void GradientReducer::pack(std::size_t index, const at::Tensor& incoming) {
                        : !incoming.defined()  ? accumulated
                                               : accumulated + incoming;
     // Divide before the sum: each rank's share stays in fp16 range whenever the average does.
-    if (inverse_world_size_ == 1.0) slot.copy_(total.reshape({-1}));
-    else slot.copy_(total.reshape({-1}) * inverse_world_size_);
+    if (inverse_world_size_ == 1.0)
+      slot.copy_(total.reshape({-1}));
+    else
+      slot.copy_(total.reshape({-1}) * inverse_world_size_);
   }
   Slot& entry = slots_[index];
   entry.packed = true;

@@ -35,9 +35,9 @@ namespace {
 
 // The per-step constants of one parameter's update.
 struct AdamWStepScalars {
-  double decay_factor;         // 1 - lr * weight_decay
+  double decay_factor;  // 1 - lr * weight_decay
   double beta1, beta2;
-  double step_size;            // lr / bias_correction1
+  double step_size;  // lr / bias_correction1
   double bias_correction2_sqrt;
   double eps;
 };
@@ -99,9 +99,12 @@ void AdamW::step() {
     }
     ++state.step;
     const double step = static_cast<double>(state.step);
-    const AdamWStepScalars scalars{1.0 - lr * entry.weight_decay, options_.beta1, options_.beta2,
+    const AdamWStepScalars scalars{1.0 - lr * entry.weight_decay,
+                                   options_.beta1,
+                                   options_.beta2,
                                    lr / (1.0 - std::pow(options_.beta1, step)),
-                                   std::sqrt(1.0 - std::pow(options_.beta2, step)), options_.eps};
+                                   std::sqrt(1.0 - std::pow(options_.beta2, step)),
+                                   options_.eps};
     if (fused_kernel_applies(param, grad, state)) {
       fused_adamw_step(param, grad, state, scalars);
     } else {

@@ -43,7 +43,8 @@ data::PredictionsTable predict_distributed(model::BertForSequenceClassificationI
   send[0] = static_cast<double>(count);
   std::copy(part.logits.begin(), part.logits.end(), send.begin() + 1);
   for (int64_t i = 0; i < count; ++i) {
-    send[1 + rows * num_labels + i] = regression ? part.regression_labels[i] : static_cast<double>(part.class_labels[i]);
+    send[1 + rows * num_labels + i] =
+        regression ? part.regression_labels[i] : static_cast<double>(part.class_labels[i]);
   }
   const std::vector<double> gathered = comm.gather(send, 0);
 
@@ -57,8 +58,10 @@ data::PredictionsTable predict_distributed(model::BertForSequenceClassificationI
     table.logits.insert(table.logits.end(), block + 1, block + 1 + block_count * num_labels);
     const double* labels = block + 1 + rows * num_labels;
     for (int64_t i = 0; i < block_count; ++i) {
-      if (regression) table.regression_labels.push_back(static_cast<float>(labels[i]));
-      else table.class_labels.push_back(static_cast<int64_t>(labels[i]));
+      if (regression)
+        table.regression_labels.push_back(static_cast<float>(labels[i]));
+      else
+        table.class_labels.push_back(static_cast<int64_t>(labels[i]));
     }
   }
   return table;
@@ -72,7 +75,8 @@ nlohmann::json prediction_metrics(const data::PredictionsTable& table, const std
   for (int64_t i = 0; i < table.num_samples(); ++i) {
     const float* row = table.logits.data() + i * num_labels;
     const double label = regression ? table.regression_labels[i] : static_cast<double>(table.class_labels[i]);
-    predictions.push_back(regression ? row[0] : static_cast<double>(std::max_element(row, row + num_labels) - row));
+    predictions.push_back(regression ? row[0]
+                                     : static_cast<double>(std::max_element(row, row + num_labels) - row));
     labels.push_back(label);
     loss_sum += sample_loss(row, num_labels, label);
   }

@@ -3,9 +3,8 @@
 // batches, see data/eval_partition.h), rank 0 gathers the logits in dataset order and computes
 // eval_loss and the task's metrics. No sample is counted twice (the padded-tail bug of
 // DistributedSampler-based evaluation) and results are bit-identical at any number of ranks.
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "data/predictions_file.h"

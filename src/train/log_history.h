@@ -2,11 +2,10 @@
 // Trainer's log history: each entry (training logs every logging_steps, evaluation results) is
 // appended as one JSON line to output_dir/log.jsonl as it happens — so a killed job keeps its log —
 // and kept in memory for trainer_state.json's "log_history".
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 namespace dtrain::train {
 

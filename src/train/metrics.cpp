@@ -19,8 +19,9 @@ std::vector<std::vector<int64_t>> confusion_matrix(const std::vector<int64_t>& p
   check_sizes(predictions.size(), labels.size());
   std::vector<std::vector<int64_t>> confusion(num_classes, std::vector<int64_t>(num_classes, 0));
   for (size_t i = 0; i < labels.size(); ++i) {
-    DTRAIN_ASSERT(labels[i] >= 0 && labels[i] < num_classes && predictions[i] >= 0 && predictions[i] < num_classes,
-                  "metrics: class id out of range [0, {})", num_classes);
+    DTRAIN_ASSERT(
+        labels[i] >= 0 && labels[i] < num_classes && predictions[i] >= 0 && predictions[i] < num_classes,
+        "metrics: class id out of range [0, {})", num_classes);
     ++confusion[labels[i]][predictions[i]];
   }
   return confusion;
@@ -63,7 +64,8 @@ double accuracy(const std::vector<int64_t>& predictions, const std::vector<int64
   return static_cast<double>(correct) / static_cast<double>(labels.size());
 }
 
-double f1_score(const std::vector<int64_t>& predictions, const std::vector<int64_t>& labels, int64_t num_classes) {
+double f1_score(const std::vector<int64_t>& predictions, const std::vector<int64_t>& labels,
+                int64_t num_classes) {
   const auto confusion = confusion_matrix(predictions, labels, num_classes);
   if (num_classes == 2) return class_f1(confusion, 1);
   double sum = 0;
@@ -126,12 +128,18 @@ std::map<std::string, double> compute_metrics(const std::vector<std::string>& na
   const std::vector<int64_t> label_ids(labels.begin(), labels.end());
   std::map<std::string, double> results;
   for (const auto& name : names) {
-    if (name == "accuracy") results[name] = accuracy(predicted_ids, label_ids);
-    else if (name == "f1") results[name] = f1_score(predicted_ids, label_ids, num_classes);
-    else if (name == "matthews_correlation") results[name] = matthews_correlation(predicted_ids, label_ids, num_classes);
-    else if (name == "pearson") results[name] = pearson_correlation(predictions, labels);
-    else if (name == "spearmanr") results[name] = spearman_correlation(predictions, labels);
-    else DTRAIN_FAIL("unknown metric '{}' (accuracy, f1, matthews_correlation, pearson, spearmanr)", name);
+    if (name == "accuracy")
+      results[name] = accuracy(predicted_ids, label_ids);
+    else if (name == "f1")
+      results[name] = f1_score(predicted_ids, label_ids, num_classes);
+    else if (name == "matthews_correlation")
+      results[name] = matthews_correlation(predicted_ids, label_ids, num_classes);
+    else if (name == "pearson")
+      results[name] = pearson_correlation(predictions, labels);
+    else if (name == "spearmanr")
+      results[name] = spearman_correlation(predictions, labels);
+    else
+      DTRAIN_FAIL("unknown metric '{}' (accuracy, f1, matthews_correlation, pearson, spearmanr)", name);
   }
   return results;
 }

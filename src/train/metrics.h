@@ -11,7 +11,8 @@ namespace dtrain::train {
 
 double accuracy(const std::vector<int64_t>& predictions, const std::vector<int64_t>& labels);
 // Binary F1 of class 1 when num_classes == 2, else the unweighted mean over classes (macro).
-double f1_score(const std::vector<int64_t>& predictions, const std::vector<int64_t>& labels, int64_t num_classes);
+double f1_score(const std::vector<int64_t>& predictions, const std::vector<int64_t>& labels,
+                int64_t num_classes);
 double matthews_correlation(const std::vector<int64_t>& predictions, const std::vector<int64_t>& labels,
                             int64_t num_classes);
 double pearson_correlation(const std::vector<double>& x, const std::vector<double>& y);

@@ -23,7 +23,9 @@ ProgressReporter::ProgressReporter(int64_t total_steps, bool enabled)
       terminal_(::isatty(STDERR_FILENO) == 1),
       start_(std::chrono::steady_clock::now()) {}
 
-ProgressReporter::~ProgressReporter() { finish_line(); }
+ProgressReporter::~ProgressReporter() {
+  finish_line();
+}
 
 void ProgressReporter::update(int64_t step, double loss, double learning_rate, double samples_per_second) {
   if (!enabled_) return;
@@ -34,10 +36,11 @@ void ProgressReporter::update(int64_t step, double loss, double learning_rate, d
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const int64_t done_here = step - first_step_;
-  const double eta = done_here > 0 ? elapsed / static_cast<double>(done_here) * static_cast<double>(total_steps_ - step) : 0;
-  const std::string stats = fmt::format("loss {:.4f}  lr {:.3e}  {:.1f} samples/s  elapsed {}  ETA {}", loss,
-                                        learning_rate, samples_per_second, format_duration(elapsed),
-                                        format_duration(eta));
+  const double eta =
+      done_here > 0 ? elapsed / static_cast<double>(done_here) * static_cast<double>(total_steps_ - step) : 0;
+  const std::string stats =
+      fmt::format("loss {:.4f}  lr {:.3e}  {:.1f} samples/s  elapsed {}  ETA {}", loss, learning_rate,
+                  samples_per_second, format_duration(elapsed), format_duration(eta));
   if (terminal_) {
     constexpr int kWidth = 30;
     const int filled = static_cast<int>(kWidth * step / total_steps_);

@@ -72,18 +72,25 @@ void visit(ModelSection& m, Visitor&& field) {
   field("config", m.config);
 }
 
-template <class T> const char* type_name() {
-  if constexpr (std::is_same_v<T, bool>) return "true or false";
-  else if constexpr (std::is_integral_v<T>) return "an integer";
-  else if constexpr (std::is_floating_point_v<T>) return "a number";
-  else return "a string";
+template <class T>
+const char* type_name() {
+  if constexpr (std::is_same_v<T, bool>)
+    return "true or false";
+  else if constexpr (std::is_integral_v<T>)
+    return "an integer";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "a number";
+  else
+    return "a string";
 }
 
 // YAML scalars carry no type; read them as the type the key demands, with a clear error otherwise.
 template <class T>
 T read_scalar(const YAML::Node& node, const std::string& where) {
   DTRAIN_CHECK(node.IsScalar(), "{}: expected {}, got a {}", where, type_name<T>(),
-               node.IsMap() ? "mapping" : node.IsSequence() ? "list" : "null");
+               node.IsMap()        ? "mapping"
+               : node.IsSequence() ? "list"
+                                   : "null");
   try {
     return node.as<T>();
   } catch (const YAML::Exception&) {
@@ -155,8 +162,8 @@ void read_section(const YAML::Node& node, const std::string& name, Section& sect
     using T = std::decay_t<decltype(value)>;
     if constexpr (std::is_same_v<T, nlohmann::json>) {
       value = yaml_to_json(item, where);
-    } else if constexpr (std::is_same_v<T, std::optional<int64_t>> || std::is_same_v<T, std::optional<double>> ||
-                         std::is_same_v<T, std::optional<bool>> ||
+    } else if constexpr (std::is_same_v<T, std::optional<int64_t>> ||
+                         std::is_same_v<T, std::optional<double>> || std::is_same_v<T, std::optional<bool>> ||
                          std::is_same_v<T, std::optional<std::string>>) {
       if (item.IsNull() || (item.IsScalar() && (item.Scalar() == "null" || item.Scalar() == "None"))) {
         value.reset();
@@ -188,10 +195,16 @@ void write_section(YAML::Emitter& out, const std::string& name, Section section)
     } else if constexpr (std::is_same_v<T, std::string>) {
       out << YAML::DoubleQuoted << value;
     } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
-      if (value) out << YAML::DoubleQuoted << *value; else out << YAML::Null;
-    } else if constexpr (std::is_same_v<T, std::optional<int64_t>> || std::is_same_v<T, std::optional<double>> ||
-                         std::is_same_v<T, std::optional<bool>>) {
-      if (value) out << *value; else out << YAML::Null;
+      if (value)
+        out << YAML::DoubleQuoted << *value;
+      else
+        out << YAML::Null;
+    } else if constexpr (std::is_same_v<T, std::optional<int64_t>> ||
+                         std::is_same_v<T, std::optional<double>> || std::is_same_v<T, std::optional<bool>>) {
+      if (value)
+        out << *value;
+      else
+        out << YAML::Null;
     } else {
       out << value;
     }
@@ -204,8 +217,8 @@ void write_section(YAML::Emitter& out, const std::string& name, Section section)
 void apply_overrides(YAML::Node& root, const std::vector<std::string>& overrides) {
   for (size_t i = 0; i < overrides.size(); ++i) {
     std::string arg = overrides[i];
-    DTRAIN_CHECK(arg.rfind("--", 0) == 0 && arg.size() > 2,
-                 "command line: expected --key value, got '{}'", arg);
+    DTRAIN_CHECK(arg.rfind("--", 0) == 0 && arg.size() > 2, "command line: expected --key value, got '{}'",
+                 arg);
     arg = arg.substr(2);
     std::string value;
     if (const auto eq = arg.find('='); eq != std::string::npos) {
@@ -241,7 +254,8 @@ void apply_overrides(YAML::Node& root, const std::vector<std::string>& overrides
 RunConfig RunConfig::load(const std::filesystem::path& yaml_path, const std::vector<std::string>& overrides) {
   YAML::Node root(YAML::NodeType::Map);
   if (!yaml_path.empty()) {
-    DTRAIN_CHECK(std::filesystem::is_regular_file(yaml_path), "{}: config file not found", yaml_path.string());
+    DTRAIN_CHECK(std::filesystem::is_regular_file(yaml_path), "{}: config file not found",
+                 yaml_path.string());
     try {
       root = YAML::LoadFile(yaml_path.string());
     } catch (const YAML::Exception& e) {

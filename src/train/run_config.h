@@ -2,9 +2,8 @@
 // The configuration of one `dtrain train` run: a YAML file with model, data and training sections,
 // plus command-line overrides (`--learning_rate 1e-4` for training keys, `--model.name_or_path X`
 // and `--data.train_file Y` for the others). Unknown keys and wrong types are errors naming the key.
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>

@@ -1,11 +1,10 @@
 #pragma once
 // Where a training step's time goes (data, forward, backward, communication wait, optimizer),
 // accumulated over a logging window and reported as seconds per step.
-#include <nlohmann/json.hpp>
-
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 
 namespace dtrain::train {
 
@@ -25,7 +24,8 @@ class StepTimer {
 
   // {"data": s, "forward": s, ...}: mean seconds per step over `steps` steps; then clears.
   nlohmann::json take_means(int64_t steps) {
-    static constexpr std::array<const char*, 5> kNames{"data", "forward", "backward", "comm_wait", "optimizer"};
+    static constexpr std::array<const char*, 5> kNames{"data", "forward", "backward", "comm_wait",
+                                                       "optimizer"};
     nlohmann::json means;
     for (size_t i = 0; i < kNames.size(); ++i) {
       means[kNames[i]] = steps > 0 ? seconds_[i] / static_cast<double>(steps) : 0.0;

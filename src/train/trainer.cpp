@@ -106,7 +106,8 @@ struct Trainer::State {
   std::string best_model_checkpoint;
   int64_t early_stopping_counter = 0;
 
-  State(RunConfig run_config, const dist::ProcessGroup& process_group, const PreemptionWatch& preemption_watch)
+  State(RunConfig run_config, const dist::ProcessGroup& process_group,
+        const PreemptionWatch& preemption_watch)
       : config(std::move(run_config)),
         group(process_group),
         device(select_device(group.local_rank(), group.local_size())),

@@ -8,8 +8,8 @@
 #include "data/dataset_attributes.h"
 #include "data/dataset_reader.h"
 #include "data/dataset_writer.h"
-#include "support/error_matchers.h"
 #include "data/hdf5.h"
+#include "support/error_matchers.h"
 #include "support/test_support.h"
 
 namespace dtrain::data {
@@ -140,7 +140,7 @@ TEST(DatasetIo, TokenIdOutsideTheVocabularyIsRejectedAndNothingIsLeftBehind) {
     DatasetWriter writer(dir / "d.h5", TaskType::classification, 10);
     writer.add(encoding({2, 5, 3}, 3), int64_t{0});
     EXPECT_DTRAIN_ERROR(writer.add(encoding({2, 10, 3}, 3), int64_t{0}),
-                          "d.h5: sample 1 has token id 10 outside the vocabulary (size 10)");
+                        "d.h5: sample 1 has token id 10 outside the vocabulary (size 10)");
     EXPECT_TRUE(has_temp_files(dir.path()));
   }
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
@@ -157,7 +157,7 @@ TEST(DatasetIo, CheckVocabularyExplainsMismatches) {
   reader.check_vocabulary(10, "abc123");
   reader.check_vocabulary(10, "");
   EXPECT_DTRAIN_ERROR(reader.check_vocabulary(30522, ""),
-                        "d.h5: tokenized with a vocabulary of 10 tokens, but the model has 30522");
+                      "d.h5: tokenized with a vocabulary of 10 tokens, but the model has 30522");
   EXPECT_DTRAIN_ERROR(reader.check_vocabulary(10, "fff"), "d.h5: tokenized with a different vocabulary");
 }
 
@@ -196,7 +196,7 @@ TEST(DatasetReaderErrors, MissingNotHdf5AndTruncatedFiles) {
   std::filesystem::copy_file(dir / "whole.h5", dir / "cut.h5");
   std::filesystem::resize_file(dir / "cut.h5", size / 2);
   EXPECT_DTRAIN_ERROR(DatasetReader(dir / "cut.h5"),
-                        "cut.h5: cannot open the HDF5 file; it is truncated or corrupt");
+                      "cut.h5: cannot open the HDF5 file; it is truncated or corrupt");
 }
 
 TEST(DatasetReaderErrors, MissingDatasetOrAttribute) {
@@ -209,7 +209,7 @@ TEST(DatasetReaderErrors, MissingDatasetOrAttribute) {
   hdf5::File plain = hdf5::File::create(dir / "plain.h5");
   plain.close();
   EXPECT_DTRAIN_ERROR(DatasetReader(dir / "plain.h5"),
-                        "plain.h5: not a dtrain dataset (attribute 'format' is missing)");
+                      "plain.h5: not a dtrain dataset (attribute 'format' is missing)");
 }
 
 TEST(DatasetReaderErrors, NewerFormatVersion) {
@@ -218,8 +218,8 @@ TEST(DatasetReaderErrors, NewerFormatVersion) {
   future.info.format_version = kFormatVersion + 1;
   future.write(dir / "d.h5");
   EXPECT_DTRAIN_ERROR(DatasetReader(dir / "d.h5"),
-                        fmt::format("d.h5: format version {} is newer than this dtrain ({})",
-                                    kFormatVersion + 1, kFormatVersion));
+                      fmt::format("d.h5: format version {} is newer than this dtrain ({})",
+                                  kFormatVersion + 1, kFormatVersion));
 }
 
 TEST(DatasetReaderErrors, InconsistentIndexAndLabels) {
@@ -228,11 +228,11 @@ TEST(DatasetReaderErrors, InconsistentIndexAndLabels) {
   index.offsets = {0, 4, 3};
   index.write(dir / "decreasing.h5");
   EXPECT_DTRAIN_ERROR(DatasetReader(dir / "decreasing.h5"),
-                        "decreasing.h5: /offsets is not increasing at sample 1 (4 then 3)");
+                      "decreasing.h5: /offsets is not increasing at sample 1 (4 then 3)");
   index.offsets = {0, 3, 5};
   index.write(dir / "short_index.h5");
   EXPECT_DTRAIN_ERROR(DatasetReader(dir / "short_index.h5"),
-                        "short_index.h5: /offsets ends at 5, expected total_tokens 6");
+                      "short_index.h5: /offsets ends at 5, expected total_tokens 6");
 
   RawDataset bad_label;
   bad_label.labels = {0, 3};
@@ -243,7 +243,7 @@ TEST(DatasetReaderErrors, InconsistentIndexAndLabels) {
   short_ids.token_type_ids.pop_back();
   short_ids.write(dir / "short.h5");
   EXPECT_DTRAIN_ERROR(DatasetReader(dir / "short.h5"),
-                        "short.h5:/token_type_ids: has 5 elements, expected 6 (total_tokens)");
+                      "short.h5:/token_type_ids: has 5 elements, expected 6 (total_tokens)");
 }
 
 TEST(DatasetReaderErrors, TokenIdOutsideTheVocabularyOnRead) {
@@ -253,8 +253,7 @@ TEST(DatasetReaderErrors, TokenIdOutsideTheVocabularyOnRead) {
   bad_ids.write(dir / "d.h5");
   DatasetReader reader(dir / "d.h5");
   EXPECT_EQ(reader.read({0}).input_ids, (std::vector<int32_t>{2, 5, 3}));
-  EXPECT_DTRAIN_ERROR(reader.read({0, 1}),
-                        "d.h5: sample 1 has token id 12 outside the vocabulary (size 10)");
+  EXPECT_DTRAIN_ERROR(reader.read({0, 1}), "d.h5: sample 1 has token id 12 outside the vocabulary (size 10)");
 }
 
 }  // namespace

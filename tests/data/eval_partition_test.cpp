@@ -11,7 +11,8 @@ TEST(EvalPartition, EverySampleExactlyOnceInOrderForAnyWorldSize) {
   for (int64_t batch_size : {1, 3}) {
     for (int world = 1; world <= 5; ++world) {
       for (int64_t samples = 0; samples <= 20; ++samples) {
-        SCOPED_TRACE(testing::Message() << world << " ranks, " << samples << " samples, batch " << batch_size);
+        SCOPED_TRACE(testing::Message()
+                     << world << " ranks, " << samples << " samples, batch " << batch_size);
         const int64_t batches = (samples + batch_size - 1) / batch_size;
         int64_t next = 0;  // concatenating rank blocks in rank order must give 0..samples-1
         for (int rank = 0; rank < world; ++rank) {

@@ -41,30 +41,30 @@ TEST(TsvReader, WithoutHeaderUsesIndicesAndReadsTheFirstLine) {
   EXPECT_EQ(rows[0].values, (std::vector<std::string>{"The sailors rode.", "1"}));
   EXPECT_EQ(rows[1].line, 2);
   EXPECT_DTRAIN_ERROR(read_all(dir / "cola.tsv", TableFormat::tsv, false, {"sentence"}),
-                        "cola.tsv: column 'sentence' must be a 0-based index when the file has no header");
+                      "cola.tsv: column 'sentence' must be a 0-based index when the file has no header");
 }
 
 TEST(TsvReader, UnknownColumnListsTheHeader) {
   ScratchDir dir;
   write_file(dir / "t.tsv", "sentence\tlabel\na\t1\n");
   EXPECT_DTRAIN_ERROR(read_all(dir / "t.tsv", TableFormat::tsv, true, {"text"}),
-                        "t.tsv: unknown column 'text' (header: sentence, label)");
+                      "t.tsv: unknown column 'text' (header: sentence, label)");
 }
 
 TEST(TsvReader, RowWithTooFewFieldsNamesFileAndLine) {
   ScratchDir dir;
   write_file(dir / "t.tsv", "sentence\tlabel\na\t1\nno label here\n");
   EXPECT_DTRAIN_ERROR(read_all(dir / "t.tsv", TableFormat::tsv, true, {"sentence", "label"}),
-                        "t.tsv:3: row has 1 fields, but column 'label' is field 1 (0-based)");
+                      "t.tsv:3: row has 1 fields, but column 'label' is field 1 (0-based)");
 }
 
 TEST(TsvReader, MissingFileAndEmptyFileAreClearErrors) {
   ScratchDir dir;
   EXPECT_DTRAIN_ERROR(TableReader::open(dir / "none.tsv", TableFormat::tsv, true, {"a"}),
-                        "none.tsv: no such file");
+                      "none.tsv: no such file");
   write_file(dir / "empty.tsv", "");
   EXPECT_DTRAIN_ERROR(TableReader::open(dir / "empty.tsv", TableFormat::tsv, true, {"a"}),
-                        "empty.tsv: the file is empty; expected a header row");
+                      "empty.tsv: the file is empty; expected a header row");
 }
 
 TEST(CsvReader, HandlesRfc4180Quoting) {
@@ -88,10 +88,10 @@ TEST(CsvReader, MalformedQuotingIsAnError) {
   ScratchDir dir;
   write_file(dir / "open.csv", "text,label\n\"never closed,1\nmore,0\n");
   EXPECT_DTRAIN_ERROR(read_all(dir / "open.csv", TableFormat::csv, true, {"text"}),
-                        "open.csv:2: quoted field is never closed");
+                      "open.csv:2: quoted field is never closed");
   write_file(dir / "junk.csv", "text,label\n\"quoted\"junk,1\n");
   EXPECT_DTRAIN_ERROR(read_all(dir / "junk.csv", TableFormat::csv, true, {"text"}),
-                        "junk.csv:2: unexpected character 'j' after a closing quote");
+                      "junk.csv:2: unexpected character 'j' after a closing quote");
 }
 
 TEST(JsonlReader, ReadsKeysAndConvertsNumbers) {
@@ -117,13 +117,13 @@ TEST(JsonlReader, BadRecordsNameFileAndLine) {
   ScratchDir dir;
   write_file(dir / "missing.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\"}\n");
   EXPECT_DTRAIN_ERROR(read_all(dir / "missing.jsonl", TableFormat::jsonl, true, {"text", "label"}),
-                        "missing.jsonl:2: no key 'label'");
+                      "missing.jsonl:2: no key 'label'");
   write_file(dir / "broken.jsonl", "{\"text\": \"a\",\n");
   EXPECT_DTRAIN_ERROR(read_all(dir / "broken.jsonl", TableFormat::jsonl, true, {"text"}),
-                        "broken.jsonl:1: not valid JSON");
+                      "broken.jsonl:1: not valid JSON");
   write_file(dir / "null.jsonl", "{\"text\": null}\n");
   EXPECT_DTRAIN_ERROR(read_all(dir / "null.jsonl", TableFormat::jsonl, true, {"text"}),
-                        "null.jsonl:1: 'text' is null, expected a string or a number");
+                      "null.jsonl:1: 'text' is null, expected a string or a number");
 }
 
 TEST(TableFormat, ComesFromTheExtensionOrTheOption) {

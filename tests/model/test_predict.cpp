@@ -156,7 +156,8 @@ TEST(Predict, MetricsTakeTheFirstLargestLogitAndTheMeanCrossEntropy) {
   const auto metrics = train::prediction_metrics(table, "");
   EXPECT_DOUBLE_EQ(metrics["eval_accuracy"].get<double>(), 2.0 / 3.0);
   const double expected_loss = (std::log(std::exp(0.1) + std::exp(0.9)) - 0.9 + std::log(2.0) +
-                                std::log(std::exp(2.0) + std::exp(-1.0)) + 1.0) / 3.0;
+                                std::log(std::exp(2.0) + std::exp(-1.0)) + 1.0) /
+                               3.0;
   EXPECT_NEAR(metrics["eval_loss"].get<double>(), expected_loss, 1e-6);
 }
 
@@ -255,12 +256,13 @@ const std::vector<GlueDevSet> kGlueDevSets = {
 // A random Hugging Face-layout checkpoint (written by Python with `tool_arguments`) on a GLUE dev
 // set prepared with bert-base-uncased's vocabulary: dtrain predict reproduces the independent
 // reference's logits.
-void expect_reference_logits(const fs::path& shared, const GlueDevSet& set, const std::string& tool_arguments) {
+void expect_reference_logits(const fs::path& shared, const GlueDevSet& set,
+                             const std::string& tool_arguments) {
   SCOPED_TRACE(set.task);
   ScratchDir dir;
   const fs::path vocab = shared / "vocab/bert-base-uncased";
-  auto prepare = run_command(dtrain_binary().string() + " prepare --tokenizer " + vocab.string() + " --input " +
-                             (shared / "glue" / set.task / "dev.tsv").string() + " --output " +
+  auto prepare = run_command(dtrain_binary().string() + " prepare --tokenizer " + vocab.string() +
+                             " --input " + (shared / "glue" / set.task / "dev.tsv").string() + " --output " +
                              (dir / "dev.h5").string() + " " + set.prepare_arguments + " --max-length 128");
   ASSERT_EQ(prepare.exit_code, 0) << prepare.output;
   dtrain::testing::run_safetensors_tool("bert " + (dir / "model").string() + " " + tool_arguments +
@@ -272,10 +274,9 @@ void expect_reference_logits(const fs::path& shared, const GlueDevSet& set, cons
                   (dir / "dev.h5").string() + " --output " + (dir / "out.h5").string());
   ASSERT_EQ(predict.exit_code, 0) << predict.output;
   EXPECT_THAT(predict.output, ::testing::HasSubstr("predict: " + std::to_string(set.rows) + " samples"));
-  auto reference = run_command(python() + " " +
-                               (dtrain::testing::source_dir() / "tests/model/predict_reference.py").string() +
-                               " " + (dir / "model").string() + " " + (dir / "dev.h5").string() + " " +
-                               (dir / "out.h5").string() + " 1e-4");
+  auto reference = run_command(
+      python() + " " + (dtrain::testing::source_dir() / "tests/model/predict_reference.py").string() + " " +
+      (dir / "model").string() + " " + (dir / "dev.h5").string() + " " + (dir / "out.h5").string() + " 1e-4");
   EXPECT_EQ(reference.exit_code, 0) << reference.output;
 }
 
@@ -292,7 +293,8 @@ TEST(PredictGlue, LegacyBFloat16CheckpointMatchesReferenceOnMrpc) {
 TEST(PredictGlue, EveryOtherDevSetMatchesReference) {
   DTRAIN_REQUIRE_SHARED_DATA(shared);
   for (size_t i = 1; i < kGlueDevSets.size(); ++i) {
-    expect_reference_logits(shared, kGlueDevSets[i], "--variant plain --dtype F32 --seed " + std::to_string(10 + i));
+    expect_reference_logits(shared, kGlueDevSets[i],
+                            "--variant plain --dtype F32 --seed " + std::to_string(10 + i));
   }
 }
 

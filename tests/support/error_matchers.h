@@ -23,9 +23,9 @@ inline std::string error_message(const std::function<void()>& action) {
 }  // namespace dtrain::testing
 
 // Expects `statement` to throw dtrain::Error whose message contains every one of the given parts.
-#define EXPECT_DTRAIN_ERROR(statement, ...)                                                         \
-  do {                                                                                              \
-    const std::string message_ = ::dtrain::testing::error_message([&] { static_cast<void>(statement); }); \
-    for (const std::string& part_ : std::initializer_list<std::string>{__VA_ARGS__})                \
+#define EXPECT_DTRAIN_ERROR(statement, ...)                                                                \
+  do {                                                                                                     \
+    const std::string message_ = ::dtrain::testing::error_message([&] { static_cast<void>(statement); });  \
+    for (const std::string& part_ : std::initializer_list<std::string>{__VA_ARGS__})                       \
       EXPECT_NE(message_.find(part_), std::string::npos) << "expected '" << part_ << "' in: " << message_; \
   } while (0)

@@ -1,13 +1,14 @@
 #include "support/test_support.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <random>
 #include <stdexcept>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace dtrain::testing {
 namespace fs = std::filesystem;
@@ -22,8 +23,8 @@ std::optional<fs::path> shared_data() {
 ScratchDir::ScratchDir(const std::string& tag) {
   std::random_device device;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    fs::path candidate = fs::temp_directory_path() /
-                         (tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(device()));
+    fs::path candidate =
+        fs::temp_directory_path() / (tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(device()));
     if (fs::create_directory(candidate)) {
       path_ = candidate;
       return;

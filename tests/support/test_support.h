@@ -10,8 +10,8 @@ namespace dtrain::testing {
 std::optional<std::filesystem::path> shared_data();
 
 // Skips the calling test with a clear message when ../shared/data is missing.
-#define DTRAIN_REQUIRE_SHARED_DATA(var)                                                     \
-  auto var##_opt = ::dtrain::testing::shared_data();                                       \
+#define DTRAIN_REQUIRE_SHARED_DATA(var)                                                         \
+  auto var##_opt = ::dtrain::testing::shared_data();                                            \
   if (!var##_opt) GTEST_SKIP() << "../shared/data not found (set DTRAIN_SHARED_DATA); skipped"; \
   const std::filesystem::path var = *var##_opt
 

@@ -177,7 +177,8 @@ TEST(AdamW, FusedCpuKernelMatchesTheTensorOperations) {
     reference_optimizer.step();
   }
   for (size_t k = 0; k < fused.size(); ++k) {
-    EXPECT_TRUE(at::allclose(fused[k].tensor.to(at::kDouble), reference[k].tensor, 1e-6, 1e-6)) << fused[k].name;
+    EXPECT_TRUE(at::allclose(fused[k].tensor.to(at::kDouble), reference[k].tensor, 1e-6, 1e-6))
+        << fused[k].name;
     EXPECT_FALSE(at::equal(fused[k].tensor, make_parameters()[k].tensor)) << fused[k].name << " never moved";
   }
 }

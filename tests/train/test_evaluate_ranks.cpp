@@ -1,10 +1,10 @@
 // `dtrain evaluate` and `dtrain predict` under mpirun: metrics bit-identical at 1, 2 and 3 ranks,
 // and equal to metrics computed independently (numpy) from predict's logits.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "support/test_support.h"
@@ -38,17 +38,18 @@ model:
 training: {learning_rate: 3.0e-3, max_steps: 40, per_device_train_batch_size: 16, disable_tqdm: true}
 )";
     // A partly trained model, so that predictions (and F1, MCC) are not trivial.
-    auto trained = run_command(mpirun(1) + " train --config " + (dir / "config.yaml").string() +
-                               " --data.train_file " + (dir / "synth/train.h5").string() + " --output_dir " +
-                               (dir / "model").string());
+    auto trained =
+        run_command(mpirun(1) + " train --config " + (dir / "config.yaml").string() + " --data.train_file " +
+                    (dir / "synth/train.h5").string() + " --output_dir " + (dir / "model").string());
     ASSERT_EQ(trained.exit_code, 0) << trained.output;
   }
   static void TearDownTestSuite() { delete scratch_; }
 
   static nlohmann::json evaluate(int ranks) {
     const fs::path dir = scratch_->path();
-    auto result = run_command(mpirun(ranks) + " evaluate --model " + (dir / "model").string() + " --data " +
-                              (dir / "synth/dev.h5").string() + " --batch-size 4 --task-name mrpc 2>/dev/null");
+    auto result =
+        run_command(mpirun(ranks) + " evaluate --model " + (dir / "model").string() + " --data " +
+                    (dir / "synth/dev.h5").string() + " --batch-size 4 --task-name mrpc 2>/dev/null");
     EXPECT_EQ(result.exit_code, 0) << result.output;
     return nlohmann::json::parse(result.output);
   }
@@ -88,8 +89,8 @@ loss = float(np.mean(m + np.log(np.exp(logits - m[:, None]).sum(1)) - logits[np.
 print(json.dumps({'eval_accuracy': float((pred == labels).mean()), 'eval_f1': 2 * tp / (2 * tp + fp + fn), 'eval_loss': loss, 'rows': len(labels)}))
 )";
   dtrain::testing::write_file(dir / "metrics.py", script);
-  auto computed = run_command(std::string(python ? python : "/usr/bin/python3") + " " + (dir / "metrics.py").string() +
-                              " " + (dir / "logits.h5").string());
+  auto computed = run_command(std::string(python ? python : "/usr/bin/python3") + " " +
+                              (dir / "metrics.py").string() + " " + (dir / "logits.h5").string());
   ASSERT_EQ(computed.exit_code, 0) << computed.output;
   const auto expected = nlohmann::json::parse(computed.output);
   const auto metrics = evaluate(2);

@@ -33,7 +33,8 @@ TEST(Metrics, MatthewsCorrelation) {
   EXPECT_DOUBLE_EQ(matthews_correlation({0, 0}, {0, 0}, 2), 0.0);              // one class only
   EXPECT_DOUBLE_EQ(matthews_correlation({0, 1, 0, 1}, {0, 1, 0, 1}, 2), 1.0);
   // Multi-class (Gorodkin): c=5, s=6, sum(p*t)=12, sum(p^2)=14, sum(t^2)=12 -> 18 / sqrt(22*24)
-  EXPECT_NEAR(matthews_correlation({0, 0, 1, 2, 2, 2}, {0, 0, 1, 1, 2, 2}, 3), 18.0 / std::sqrt(528.0), 1e-15);
+  EXPECT_NEAR(matthews_correlation({0, 0, 1, 2, 2, 2}, {0, 0, 1, 1, 2, 2}, 3), 18.0 / std::sqrt(528.0),
+              1e-15);
 }
 
 TEST(Metrics, PearsonAndSpearmanWithTies) {

@@ -48,8 +48,10 @@ TEST(TrainPretrained, FineTunesFromAHuggingFaceFolderWithANewHead) {
   for (const auto& view : pretrained.tensors()) {
     const auto* trained_view = final_model.find(view.name);
     ASSERT_NE(trained_view, nullptr) << view.name;
-    const double moved =
-        (model::to_tensor(*trained_view, at::kDouble) - model::to_tensor(view, at::kDouble)).abs().max().item<double>();
+    const double moved = (model::to_tensor(*trained_view, at::kDouble) - model::to_tensor(view, at::kDouble))
+                             .abs()
+                             .max()
+                             .item<double>();
     EXPECT_LE(moved, 1e-3) << view.name;
     if (view.name == "bert.embeddings.LayerNorm.weight") EXPECT_GT(moved, 0.0) << view.name;
   }

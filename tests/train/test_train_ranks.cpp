@@ -2,10 +2,10 @@
 // micro-batches trains the same model step by step (the per-step losses and the final weights).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -54,8 +54,9 @@ class TrainRanks : public ::testing::Test {
 
   // Trains with `ranks` ranks, `per_device` x `accumulation`, and returns the logged per-step losses.
   static Run train(int ranks, int per_device, int accumulation, const std::string& allreduce_dtype) {
-    const fs::path out = scratch_->path() / ("run-" + std::to_string(ranks) + "-" + std::to_string(per_device) + "-" +
-                                             std::to_string(accumulation) + "-" + allreduce_dtype);
+    const fs::path out =
+        scratch_->path() / ("run-" + std::to_string(ranks) + "-" + std::to_string(per_device) + "-" +
+                            std::to_string(accumulation) + "-" + allreduce_dtype);
     const char* mpiexec = std::getenv("DTRAIN_MPIEXEC");
     const std::string command =
         std::string(mpiexec ? mpiexec : "mpirun") + " -np " + std::to_string(ranks) +
@@ -79,15 +80,18 @@ class TrainRanks : public ::testing::Test {
   static void expect_same_training(const Run& a, const Run& b, double loss_rtol, double weight_atol) {
     ASSERT_EQ(a.losses.size(), b.losses.size());
     for (size_t step = 0; step < a.losses.size(); ++step) {
-      EXPECT_NEAR(a.losses[step], b.losses[step], loss_rtol * std::abs(a.losses[step])) << "step " << step + 1;
+      EXPECT_NEAR(a.losses[step], b.losses[step], loss_rtol * std::abs(a.losses[step]))
+          << "step " << step + 1;
     }
     model::SafetensorsFile first(a.model), second(b.model);
     ASSERT_EQ(first.tensors().size(), second.tensors().size());
     for (const auto& view : first.tensors()) {
       const auto* other = second.find(view.name);
       ASSERT_NE(other, nullptr) << view.name;
-      const double difference =
-          (model::to_tensor(view, at::kDouble) - model::to_tensor(*other, at::kDouble)).abs().max().item<double>();
+      const double difference = (model::to_tensor(view, at::kDouble) - model::to_tensor(*other, at::kDouble))
+                                    .abs()
+                                    .max()
+                                    .item<double>();
       EXPECT_LE(difference, weight_atol) << view.name;
     }
   }
