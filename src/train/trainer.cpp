@@ -73,7 +73,55 @@ nlohmann::json dataset_identity(const data::DatasetInfo& info) {
 struct StepResult {
   double loss = 0;  // mean over the global batch
   int64_t tokens = 0;
+  double grad_norm = 0;    // before clipping; 0 when max_grad_norm is off or the step was skipped
   bool preempted = false;  // some rank received a preemption signal
+};
+
+// What happened since the last log line: one log.jsonl entry's worth of steps.
+class LogWindow {
+ public:
+  StepTimer& timer() { return timer_; }
+  void add(const StepResult& result, int64_t samples) {
+    loss_ += result.loss, ++steps_, samples_ += samples, tokens_ += result.tokens;
+    if (result.grad_norm > 0) grad_norm_ = result.grad_norm;
+  }
+  double samples_per_second() const { return samples_ / std::max(seconds(), 1e-9); }
+  // The entry Trainer logs (loss averaged over the window), then starts a new window.
+  nlohmann::json take_entry(double learning_rate, double epoch, int64_t step) {
+    const double elapsed = seconds();
+    nlohmann::json entry = {{"loss", loss_ / static_cast<double>(steps_)},
+                            {"grad_norm", grad_norm_},
+                            {"learning_rate", learning_rate},
+                            {"epoch", epoch},
+                            {"step", step},
+                            {"samples_per_second", samples_ / elapsed},
+                            {"tokens_per_second", tokens_ / elapsed},
+                            {"step_seconds", timer_.take_means(steps_)}};
+    loss_ = 0, steps_ = 0, samples_ = 0, tokens_ = 0, start_ = std::chrono::steady_clock::now();
+    return entry;
+  }
+
+ private:
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+  StepTimer timer_;
+  double loss_ = 0, grad_norm_ = 0;
+  int64_t steps_ = 0, samples_ = 0, tokens_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// How often, in optimizer steps, the run logs, evaluates and saves.
+struct Intervals {
+  int64_t logging, eval, save;
+};
+
+// This process's part of the run (a resumed run counts from its checkpoint), for the summary line.
+struct RunTotals {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  int64_t first_step = 0;
+  double loss_sum = 0;
 };
 
 }  // namespace
@@ -216,7 +264,7 @@ struct Trainer::State {
   }
 
   // Trainer's trainer_state.json (the keys transformers writes), plus what dtrain checks on resume.
-  nlohmann::json trainer_state(int64_t logging_every, int64_t eval_every, int64_t save_every) const {
+  nlohmann::json trainer_state(const Intervals& every) const {
     const TrainingArguments& args = config.training;
     const auto epochs =
         static_cast<int64_t>(std::ceil(static_cast<double>(total_steps) / sampler->steps_per_epoch()));
@@ -224,17 +272,17 @@ struct Trainer::State {
             {"best_model_checkpoint",
              best_model_checkpoint.empty() ? nlohmann::json() : nlohmann::json(best_model_checkpoint)},
             {"epoch", epoch},
-            {"eval_steps", eval_every},
+            {"eval_steps", every.eval},
             {"global_step", global_step},
             {"is_hyper_param_search", false},
             {"is_local_process_zero", true},
             {"is_world_process_zero", true},
             {"log_history", history.entries()},
-            {"logging_steps", logging_every},
+            {"logging_steps", every.logging},
             {"max_steps", total_steps},
             {"num_input_tokens_seen", 0},
             {"num_train_epochs", epochs},
-            {"save_steps", save_every},
+            {"save_steps", every.save},
             {"stateful_callbacks",
              {{"EarlyStoppingCallback",
                {{"args",
@@ -364,10 +412,117 @@ struct Trainer::State {
     }
   }
 
+  // ---- the steps of Trainer::train(), in the order it calls them ----
+
+  Intervals intervals() const {
+    const TrainingArguments& args = config.training;
+    return {resolve_interval(args.logging_steps, total_steps),
+            resolve_interval(args.eval_steps.value_or(args.logging_steps), total_steps),
+            resolve_interval(args.save_steps, total_steps)};
+  }
+
+  data::TrainLoader make_loader() const {
+    data::LoaderOptions options;
+    options.collate.pad_id = train_data.info().pad_id;
+    options.collate.pad_to_multiple_of = config.data.pad_to_multiple_of.value_or(0);
+    return data::TrainLoader(train_data, *sampler, geometry, group.rank(), position, options);
+  }
+
+  RunTotals start_run() const {
+    const TrainingArguments& args = config.training;
+    spdlog::info(
+        "training: {} samples, {} steps ({} per epoch), global batch {} = {} per device x {} ranks x {} "
+        "accumulation, device {}",
+        train_data.num_samples(), total_steps, sampler->steps_per_epoch(), geometry.global_batch_size(),
+        args.per_device_train_batch_size, group.size(), args.gradient_accumulation_steps, device.str());
+    RunTotals totals;
+    totals.first_step = global_step;
+    return totals;
+  }
+
+  void advance(const data::TrainStep& step, const StepResult& result, RunTotals& totals) {
+    ++global_step;
+    position = step.next_position;
+    epoch = static_cast<double>(step.position.epoch) +
+            static_cast<double>(step.step_in_epoch + 1) / static_cast<double>(sampler->steps_per_epoch());
+    totals.loss_sum += result.loss;
+  }
+
+  bool logging_due(const Intervals& every) const {
+    const TrainingArguments& args = config.training;
+    return args.logging_strategy == "steps" &&
+           (global_step % every.logging == 0 || (args.logging_first_step && global_step == 1));
+  }
+
+  bool evaluation_due(const Intervals& every, bool epoch_ended) const {
+    const TrainingArguments& args = config.training;
+    return eval_data && ((args.eval_strategy == "steps" && global_step % every.eval == 0) ||
+                         (args.eval_strategy == "epoch" && epoch_ended));
+  }
+
+  bool save_due(const Intervals& every, bool epoch_ended) const {
+    const TrainingArguments& args = config.training;
+    return (args.save_strategy == "steps" && global_step % every.save == 0) ||
+           (args.save_strategy == "epoch" && epoch_ended);
+  }
+
+  // Evaluates on every rank, logs on rank 0, and returns whether early stopping ends the run
+  // (rank 0 decides; every rank gets the same answer).
+  bool evaluate_and_check_early_stopping() {
+    const TrainingArguments& args = config.training;
+    auto metrics =
+        evaluate(*model, *eval_data, *comm, args.per_device_eval_batch_size, config.data.task_name);
+    metrics["epoch"] = epoch;
+    metrics["step"] = global_step;
+    if (is_main()) spdlog::info("evaluation at step {}: {}", global_step, metrics.dump());
+    history.record(metrics);
+    if (!args.tracks_best_metric()) return false;
+    const bool stop = broadcast_flag(group.world(), is_main() && track_best(metrics), 0);
+    if (stop) {
+      spdlog::info("early stopping at step {}: {} did not improve for {} evaluations", global_step,
+                   args.effective_metric_for_best_model(), *args.early_stopping_patience);
+    }
+    return stop;
+  }
+
+  void report_preemption() const {
+    spdlog::warn(
+        "preempted at step {} (signal {}{}): checkpoint saved to {}, resume with --resume_from_checkpoint "
+        "latest",
+        global_step, preemption.signal_number(), preemption.requested() ? "" : " on another rank",
+        checkpoint_folder(config.training.output_dir, global_step).string());
+  }
+
+  // The summary log line, then rank 0 writes the final (or best) model as a Hugging Face folder.
+  void finish_run(const RunTotals& totals, const Intervals& every) {
+    const TrainingArguments& args = config.training;
+    const double runtime =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - totals.start).count();
+    const int64_t steps_run = global_step - totals.first_step;
+    history.record({{"train_runtime", runtime},
+                    {"train_samples_per_second", steps_run * geometry.global_batch_size() / runtime},
+                    {"train_steps_per_second", steps_run / runtime},
+                    {"train_loss", totals.loss_sum / std::max<int64_t>(1, steps_run)},
+                    {"step", global_step}});
+    if (is_main()) {
+      if (args.load_best_model_at_end && !best_model_checkpoint.empty()) {
+        spdlog::info("loading the best model from {} ({} {})", best_model_checkpoint,
+                     args.effective_metric_for_best_model(), *best_metric);
+        model::load_hf_weights(*model, model::kBertForSequenceClassification, best_model_checkpoint);
+      }
+      model::save_hf_checkpoint(*model, args.output_dir);
+      if (!config.data.tokenizer.empty()) copy_tokenizer_files(config.data.tokenizer, args.output_dir);
+      write_text_atomically(fs::path(args.output_dir) / "trainer_state.json",
+                            trainer_state(every).dump(2) + "\n");
+      spdlog::info("saved the final model to {}", args.output_dir);
+    }
+    wait_for_all_ranks(group.world());  // no rank exits (and tears MPI down) while rank 0 is still writing
+  }
+
   // One optimizer step: forward/backward over this rank's micro-batches, gradient sync at the last
   // one, then clip and update. The per-step gather of loss and tokens also carries each rank's
   // preemption flag, so agreeing to stop costs no extra collective.
-  StepResult train_step(const data::TrainStep& step, StepTimer& timer, double& grad_norm) {
+  StepResult train_step(const data::TrainStep& step, StepTimer& timer) {
     const TrainingArguments& args = config.training;
     model->train();
     const double loss_scale = scaler ? scaler->scale() : 1.0;
@@ -414,6 +569,7 @@ struct Trainer::State {
       spdlog::warn("step {}: non-finite gradients on some rank; update skipped on all ranks",
                    global_step + 1);
     }
+    double grad_norm = 0;
     if (take_step) {
       if (args.max_grad_norm > 0) grad_norm = clip_grad_norm(parameters, args.max_grad_norm);
       optimizer->set_lr(schedule->lr(global_step));
@@ -421,7 +577,8 @@ struct Trainer::State {
     }
     optimizer->zero_grad();
     timer.lap(Phase::kOptimizer);
-    return {loss_sum / static_cast<double>(step.global_samples), static_cast<int64_t>(tokens), preempted > 0};
+    return {loss_sum / static_cast<double>(step.global_samples), static_cast<int64_t>(tokens), grad_norm,
+            preempted > 0};
   }
 };
 
@@ -444,108 +601,31 @@ Trainer::~Trainer() = default;
 
 void Trainer::train() {
   State& s = *state_;
-  const TrainingArguments& args = s.config.training;
-  const int64_t logging_every = resolve_interval(args.logging_steps, s.total_steps);
-  const int64_t eval_every = resolve_interval(args.eval_steps.value_or(args.logging_steps), s.total_steps);
-  const int64_t save_every = resolve_interval(args.save_steps, s.total_steps);
-  spdlog::info(
-      "training: {} samples, {} steps ({} per epoch), global batch {} = {} per device x {} ranks x {} "
-      "accumulation, device {}",
-      s.train_data.num_samples(), s.total_steps, s.sampler->steps_per_epoch(), s.geometry.global_batch_size(),
-      args.per_device_train_batch_size, s.group.size(), args.gradient_accumulation_steps, s.device.str());
+  const Intervals every = s.intervals();
+  data::TrainLoader loader = s.make_loader();
+  ProgressReporter progress(s.total_steps, s.is_main() && !s.config.training.disable_tqdm);
+  LogWindow window;
+  RunTotals totals = s.start_run();
 
-  data::LoaderOptions loader_options;
-  loader_options.collate.pad_id = s.train_data.info().pad_id;
-  loader_options.collate.pad_to_multiple_of = s.config.data.pad_to_multiple_of.value_or(0);
-  data::TrainLoader loader(s.train_data, *s.sampler, s.geometry, s.group.rank(), s.position, loader_options);
-  ProgressReporter progress(s.total_steps, s.is_main() && !args.disable_tqdm);
-  StepTimer timer;
-  double window_loss = 0, total_loss = 0, grad_norm = 0;
-  int64_t window_steps = 0, window_samples = 0, window_tokens = 0;
-  const int64_t first_step = s.global_step;
-  const auto start = std::chrono::steady_clock::now();
-  auto window_start = start;
-
-  bool stop_early = false;
-  while (s.global_step < s.total_steps && !stop_early) {
-    timer.restart();
+  while (s.global_step < s.total_steps) {
+    window.timer().restart();
     const data::TrainStep step = loader.next();
-    timer.lap(Phase::kData);
-    const StepResult result = s.train_step(step, timer, grad_norm);
-    ++s.global_step;
-    s.position = step.next_position;
-    window_loss += result.loss, total_loss += result.loss, ++window_steps;
-    window_samples += step.global_samples, window_tokens += result.tokens;
+    window.timer().lap(Phase::kData);
+    const StepResult result = s.train_step(step, window.timer());  // forward, backward, sync, update
+    s.advance(step, result, totals);
+    window.add(result, step.global_samples);
+    progress.update(s.global_step, result.loss, s.schedule->lr(s.global_step), window.samples_per_second());
 
-    const auto now = std::chrono::steady_clock::now();
-    const double window_seconds = std::chrono::duration<double>(now - window_start).count();
-    s.epoch = static_cast<double>(step.position.epoch) +
-              static_cast<double>(step.step_in_epoch + 1) / static_cast<double>(s.sampler->steps_per_epoch());
-    progress.update(s.global_step, result.loss, s.schedule->lr(s.global_step),
-                    window_samples / std::max(window_seconds, 1e-9));
-    if (args.logging_strategy == "steps" &&
-        (s.global_step % logging_every == 0 || (args.logging_first_step && s.global_step == 1))) {
-      s.history.record({{"loss", window_loss / window_steps},
-                        {"grad_norm", grad_norm},
-                        {"learning_rate", s.schedule->lr(s.global_step)},
-                        {"epoch", s.epoch},
-                        {"step", s.global_step},
-                        {"samples_per_second", window_samples / window_seconds},
-                        {"tokens_per_second", window_tokens / window_seconds},
-                        {"step_seconds", timer.take_means(window_steps)}});
-      window_loss = 0, window_steps = 0, window_samples = 0, window_tokens = 0, window_start = now;
+    if (s.logging_due(every)) {
+      s.history.record(window.take_entry(s.schedule->lr(s.global_step), s.epoch, s.global_step));
     }
     const bool epoch_ended = step.next_position.epoch != step.position.epoch;
-    if (s.eval_data && ((args.eval_strategy == "steps" && s.global_step % eval_every == 0) ||
-                        (args.eval_strategy == "epoch" && epoch_ended))) {
-      auto metrics =
-          evaluate(*s.model, *s.eval_data, *s.comm, args.per_device_eval_batch_size, s.config.data.task_name);
-      metrics["epoch"] = s.epoch;
-      metrics["step"] = s.global_step;
-      if (s.is_main()) spdlog::info("evaluation at step {}: {}", s.global_step, metrics.dump());
-      s.history.record(metrics);
-      if (args.tracks_best_metric()) {
-        stop_early = broadcast_flag(s.group.world(), s.is_main() && s.track_best(metrics), 0);
-      }
-    }
-    const bool save_due = (args.save_strategy == "steps" && s.global_step % save_every == 0) ||
-                          (args.save_strategy == "epoch" && epoch_ended);
-    if (save_due || result.preempted)
-      s.save_checkpoint(s.trainer_state(logging_every, eval_every, save_every));
-    if (result.preempted) {
-      spdlog::warn(
-          "preempted at step {} (signal {}{}): checkpoint saved to {}, resume with --resume_from_checkpoint "
-          "latest",
-          s.global_step, s.preemption.signal_number(), s.preemption.requested() ? "" : " on another rank",
-          checkpoint_folder(args.output_dir, s.global_step).string());
-      return;
-    }
-    if (stop_early) {
-      spdlog::info("early stopping at step {}: {} did not improve for {} evaluations", s.global_step,
-                   args.effective_metric_for_best_model(), *args.early_stopping_patience);
-    }
+    const bool stop_early = s.evaluation_due(every, epoch_ended) && s.evaluate_and_check_early_stopping();
+    if (s.save_due(every, epoch_ended) || result.preempted) s.save_checkpoint(s.trainer_state(every));
+    if (result.preempted) return s.report_preemption();
+    if (stop_early) break;
   }
-
-  const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const int64_t steps_run = s.global_step - first_step;
-  s.history.record({{"train_runtime", runtime},
-                    {"train_samples_per_second", steps_run * s.geometry.global_batch_size() / runtime},
-                    {"train_steps_per_second", steps_run / runtime},
-                    {"train_loss", total_loss / std::max<int64_t>(1, steps_run)},
-                    {"step", s.global_step}});
-  if (s.is_main()) {
-    if (args.load_best_model_at_end && !s.best_model_checkpoint.empty()) {
-      spdlog::info("loading the best model from {} ({} {})", s.best_model_checkpoint,
-                   args.effective_metric_for_best_model(), *s.best_metric);
-      model::load_hf_weights(*s.model, model::kBertForSequenceClassification, s.best_model_checkpoint);
-    }
-    model::save_hf_checkpoint(*s.model, args.output_dir);
-    if (!s.config.data.tokenizer.empty()) copy_tokenizer_files(s.config.data.tokenizer, args.output_dir);
-    write_text_atomically(fs::path(args.output_dir) / "trainer_state.json",
-                          s.trainer_state(logging_every, eval_every, save_every).dump(2) + "\n");
-    spdlog::info("saved the final model to {}", args.output_dir);
-  }
-  wait_for_all_ranks(s.group.world());  // no rank exits (and tears MPI down) while rank 0 is still writing
+  s.finish_run(totals, every);
 }
 
 }  // namespace dtrain::train
