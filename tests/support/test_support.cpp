@@ -55,6 +55,12 @@ fs::path source_dir() {
   return env ? fs::path(env) : fs::current_path();
 }
 
+std::string mpirun_dtrain(int ranks) {
+  const char* mpiexec = std::getenv("DTRAIN_MPIEXEC");
+  return std::string(mpiexec ? mpiexec : "mpirun") + " -np " + std::to_string(ranks) +
+         " --oversubscribe --bind-to none -x OMP_NUM_THREADS=1 " + dtrain_binary().string();
+}
+
 CommandResult run_command(const std::string& command) {
   std::string full = command + " 2>&1";
   FILE* pipe = ::popen(full.c_str(), "r");

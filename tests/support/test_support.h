@@ -36,6 +36,10 @@ void write_file(const std::filesystem::path& path, const std::string& text);
 std::filesystem::path dtrain_binary();
 std::filesystem::path source_dir();
 
+// "mpirun -np N --oversubscribe --bind-to none -x OMP_NUM_THREADS=1 <dtrain>": the built dtrain on
+// `ranks` ranks of this machine, one thread each (CTest's DTRAIN_MPIEXEC names the launcher).
+std::string mpirun_dtrain(int ranks);
+
 // Runs a shell command, returns its exit status and combined stdout+stderr.
 struct CommandResult {
   int exit_code;

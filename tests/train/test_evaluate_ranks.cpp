@@ -16,12 +16,6 @@ namespace fs = std::filesystem;
 using dtrain::testing::run_command;
 using dtrain::testing::ScratchDir;
 
-std::string mpirun(int ranks) {
-  const char* mpiexec = std::getenv("DTRAIN_MPIEXEC");
-  return std::string(mpiexec ? mpiexec : "mpirun") + " -np " + std::to_string(ranks) +
-         " --oversubscribe --bind-to none -x OMP_NUM_THREADS=1 " + dtrain::testing::dtrain_binary().string();
-}
-
 class EvaluateRanks : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -39,17 +33,18 @@ training: {learning_rate: 3.0e-3, max_steps: 40, per_device_train_batch_size: 16
 )";
     // A partly trained model, so that predictions (and F1, MCC) are not trivial.
     auto trained =
-        run_command(mpirun(1) + " train --config " + (dir / "config.yaml").string() + " --data.train_file " +
-                    (dir / "synth/train.h5").string() + " --output_dir " + (dir / "model").string());
+        run_command(dtrain::testing::mpirun_dtrain(1) + " train --config " + (dir / "config.yaml").string() +
+                    " --data.train_file " + (dir / "synth/train.h5").string() + " --output_dir " +
+                    (dir / "model").string());
     ASSERT_EQ(trained.exit_code, 0) << trained.output;
   }
   static void TearDownTestSuite() { delete scratch_; }
 
   static nlohmann::json evaluate(int ranks) {
     const fs::path dir = scratch_->path();
-    auto result =
-        run_command(mpirun(ranks) + " evaluate --model " + (dir / "model").string() + " --data " +
-                    (dir / "synth/dev.h5").string() + " --batch-size 4 --task-name mrpc 2>/dev/null");
+    auto result = run_command(dtrain::testing::mpirun_dtrain(ranks) + " evaluate --model " +
+                              (dir / "model").string() + " --data " + (dir / "synth/dev.h5").string() +
+                              " --batch-size 4 --task-name mrpc 2>/dev/null");
     EXPECT_EQ(result.exit_code, 0) << result.output;
     return nlohmann::json::parse(result.output);
   }
@@ -72,9 +67,9 @@ TEST_F(EvaluateRanks, MetricsAreBitIdenticalOnOneTwoAndThreeRanks) {
 
 TEST_F(EvaluateRanks, MetricsEqualThoseComputedIndependentlyFromPredictLogits) {
   const fs::path dir = scratch_->path();
-  auto predicted = run_command(mpirun(3) + " predict --model " + (dir / "model").string() + " --data " +
-                               (dir / "synth/dev.h5").string() + " --batch-size 4 --output " +
-                               (dir / "logits.h5").string());
+  auto predicted = run_command(dtrain::testing::mpirun_dtrain(3) + " predict --model " +
+                               (dir / "model").string() + " --data " + (dir / "synth/dev.h5").string() +
+                               " --batch-size 4 --output " + (dir / "logits.h5").string());
   ASSERT_EQ(predicted.exit_code, 0) << predicted.output;
   const char* python = std::getenv("DTRAIN_PYTHON");
   // Accuracy, binary F1 of class 1 and the mean cross-entropy, from the file alone with numpy.

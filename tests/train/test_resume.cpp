@@ -126,15 +126,11 @@ class Resume : public ::testing::Test {
 
   // The `dtrain train` command line on `ranks` ranks (1: no mpirun) writing to `output_dir`.
   static std::string train_command(int ranks, const fs::path& output_dir, const std::string& extra = "") {
-    const char* mpiexec = std::getenv("DTRAIN_MPIEXEC");
-    const std::string launcher = ranks == 1 ? std::string()
-                                            : std::string(mpiexec ? mpiexec : "mpirun") + " -np " +
-                                                  std::to_string(ranks) +
-                                                  " --oversubscribe --bind-to none -x OMP_NUM_THREADS=1 ";
-    return "env OMP_NUM_THREADS=1 " + launcher + dtrain::testing::dtrain_binary().string() +
-           " train --config " + dir("config.yaml").string() + " --data.train_file " +
-           dir("synth/train.h5").string() + " --data.tokenizer " + dir("synth/tokenizer").string() +
-           " --output_dir " + output_dir.string() + " " + extra;
+    const std::string dtrain =
+        ranks == 1 ? dtrain::testing::dtrain_binary().string() : dtrain::testing::mpirun_dtrain(ranks);
+    return "env OMP_NUM_THREADS=1 " + dtrain + " train --config " + dir("config.yaml").string() +
+           " --data.train_file " + dir("synth/train.h5").string() + " --data.tokenizer " +
+           dir("synth/tokenizer").string() + " --output_dir " + output_dir.string() + " " + extra;
   }
 
   static dtrain::testing::CommandResult train(int ranks, const fs::path& output_dir,

@@ -31,10 +31,8 @@ TEST(TrainPretrained, FineTunesFromAHuggingFaceFolderWithANewHead) {
                                      << "training: {output_dir: " << (dir / "out").string()
                                      << ", max_steps: 5, learning_rate: 1.0e-4, disable_tqdm: true}\n";
 
-  const char* mpiexec = std::getenv("DTRAIN_MPIEXEC");
-  auto trained = run_command(std::string(mpiexec ? mpiexec : "mpirun") +
-                             " -np 2 --oversubscribe --bind-to none -x OMP_NUM_THREADS=1 " + dtrain +
-                             " train --config " + (dir / "config.yaml").string());
+  auto trained =
+      run_command(dtrain::testing::mpirun_dtrain(2) + " train --config " + (dir / "config.yaml").string());
   ASSERT_EQ(trained.exit_code, 0) << trained.output;
   // Reported the way transformers reports a new head, and the pretraining extras skipped.
   EXPECT_THAT(trained.output, ::testing::HasSubstr("newly initialized"));

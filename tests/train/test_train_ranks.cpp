@@ -57,14 +57,12 @@ class TrainRanks : public ::testing::Test {
     const fs::path out =
         scratch_->path() / ("run-" + std::to_string(ranks) + "-" + std::to_string(per_device) + "-" +
                             std::to_string(accumulation) + "-" + allreduce_dtype);
-    const char* mpiexec = std::getenv("DTRAIN_MPIEXEC");
-    const std::string command =
-        std::string(mpiexec ? mpiexec : "mpirun") + " -np " + std::to_string(ranks) +
-        " --oversubscribe --bind-to none -x OMP_NUM_THREADS=1 " + dtrain::testing::dtrain_binary().string() +
-        " train --config " + (scratch_->path() / "config.yaml").string() + " --data.train_file " +
-        (scratch_->path() / "synth" / "train.h5").string() + " --output_dir " + out.string() +
-        " --per_device_train_batch_size " + std::to_string(per_device) + " --gradient_accumulation_steps " +
-        std::to_string(accumulation) + " --ddp_allreduce_dtype " + allreduce_dtype;
+    const std::string command = dtrain::testing::mpirun_dtrain(ranks) + " train --config " +
+                                (scratch_->path() / "config.yaml").string() + " --data.train_file " +
+                                (scratch_->path() / "synth" / "train.h5").string() + " --output_dir " +
+                                out.string() + " --per_device_train_batch_size " +
+                                std::to_string(per_device) + " --gradient_accumulation_steps " +
+                                std::to_string(accumulation) + " --ddp_allreduce_dtype " + allreduce_dtype;
     const auto result = run_command(command);
     EXPECT_EQ(result.exit_code, 0) << command << "\n" << result.output;
     Run run{{}, out / "model.safetensors"};
