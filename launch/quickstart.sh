@@ -9,5 +9,6 @@ bash launch/build.sh
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 
 build/dtrain prepare-synthetic --output data/synthetic
-mpirun -np "$ranks" --oversubscribe --bind-to none build/dtrain train --config configs/synthetic.yaml
+mpirun -np "$ranks" --oversubscribe --bind-to none build/dtrain train --config configs/synthetic.yaml \
+  --overwrite_output_dir true  # the demo starts over each time; a real run would resume instead
 build/dtrain predict --model runs/synthetic --data data/synthetic/dev.h5 --output runs/synthetic/dev-predictions.h5

@@ -585,6 +585,13 @@ struct Trainer::State {
 Trainer::Trainer(RunConfig config, const dist::ProcessGroup& group, const PreemptionWatch& preemption) {
   const TrainingArguments& args = config.training;
   if (group.rank() == 0) {
+    // A new run would rotate away the checkpoints of the run that is there (as run_glue.py refuses).
+    const auto previous =
+        args.resume_from_checkpoint ? std::nullopt : latest_complete_checkpoint(args.output_dir);
+    DTRAIN_CHECK(!previous || args.overwrite_output_dir,
+                 "output_dir {} already holds checkpoints of a run ({}): continue it with "
+                 "--resume_from_checkpoint latest, or start over with --overwrite_output_dir true",
+                 args.output_dir, previous ? previous->filename().string() : "");
     fs::create_directories(args.output_dir);
     const std::string resolved = config.to_yaml();
     spdlog::info("configuration:\n{}", resolved);

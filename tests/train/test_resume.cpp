@@ -325,6 +325,17 @@ TEST_F(Resume, ChangedGlobalBatchOrDatasetIsAnErrorUnlessAllowed) {
   train(1, dir("changed"), "--per_device_train_batch_size 8 --allow_data_change_on_resume true" + resume);
 }
 
+TEST_F(Resume, ANewRunRefusesToOverwriteAnotherRunsCheckpointsUnlessAsked) {
+  train(1, dir("taken"), "--max_steps 6");
+  const auto refused = run_command(train_command(1, dir("taken"), "--max_steps 6"));
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("already holds checkpoints of a run (checkpoint-6)"), std::string::npos)
+      << refused.output;
+  EXPECT_TRUE(fs::exists(dir("taken/checkpoint-6/checkpoint_complete")))
+      << "the earlier run's checkpoint is kept";
+  train(1, dir("taken"), "--max_steps 6 --overwrite_output_dir true");
+}
+
 TEST_F(Resume, RotationKeepsTheBestCheckpointWhichBecomesTheFinalModel) {
   const fs::path out = dir("best");
   // The best eval_loss under greater_is_better is the worst model: an early checkpoint, which
