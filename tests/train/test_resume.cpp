@@ -22,6 +22,7 @@
 #include "model/safetensors.h"
 #include "support/test_support.h"
 #include "train/checkpoint.h"
+#include "train/tiny_model_config.h"
 
 extern char** environ;
 
@@ -32,11 +33,7 @@ namespace fs = std::filesystem;
 using dtrain::testing::run_command;
 using dtrain::testing::ScratchDir;
 
-const char* kConfig = R"(
-model:
-  config: {vocab_size: 505, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2,
-           intermediate_size: 64, max_position_embeddings: 64,
-           hidden_dropout_prob: 0.0, attention_probs_dropout_prob: 0.0}
+const std::string kConfig = dtrain::testing::kTinyModelYaml + R"(
 training:
   learning_rate: 1.0e-3
   max_steps: 12

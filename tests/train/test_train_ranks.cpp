@@ -11,6 +11,7 @@
 
 #include "model/safetensors.h"
 #include "support/test_support.h"
+#include "train/tiny_model_config.h"
 
 namespace dtrain::train {
 namespace {
@@ -19,12 +20,7 @@ namespace fs = std::filesystem;
 using dtrain::testing::run_command;
 using dtrain::testing::ScratchDir;
 
-// Dropout off: masks depend on how a batch is cut, which is exactly what these runs vary.
-const char* kConfig = R"(
-model:
-  config: {vocab_size: 505, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2,
-           intermediate_size: 64, max_position_embeddings: 64,
-           hidden_dropout_prob: 0.0, attention_probs_dropout_prob: 0.0}
+const std::string kConfig = dtrain::testing::kTinyModelYaml + R"(
 training:
   learning_rate: 1.0e-3
   max_steps: 8
@@ -94,28 +90,27 @@ class TrainRanks : public ::testing::Test {
     }
   }
 
+  // Global batch 12 = 4 x 1 x 3 = 3 x 2 x 2 = 4 x 3 x 1: the 2- and 3-rank runs against the 1-rank one.
+  static void expect_rank_counts_agree(const std::string& allreduce_dtype, double loss_rtol,
+                                       double weight_atol) {
+    const Run one = train(1, 4, 3, allreduce_dtype);
+    expect_same_training(one, train(2, 3, 2, allreduce_dtype), loss_rtol, weight_atol);
+    expect_same_training(one, train(3, 4, 1, allreduce_dtype), loss_rtol, weight_atol);
+  }
+
   static ScratchDir* scratch_;
 };
 ScratchDir* TrainRanks::scratch_ = nullptr;
 
-// Global batch 12 = 4 x 1 x 3 = 3 x 2 x 2 = 4 x 3 x 1.
 TEST_F(TrainRanks, SameGlobalBatchOnOneTwoAndThreeRanksGivesTheSameLossesWithFp16Communication) {
   // fp16 rounding of the summed gradients differs with the number of addends; Adam turns tiny
   // gradient differences into up to lr-sized steps on near-zero gradients, so the weights are
   // compared at a few learning rates (8 steps of lr 1e-3 move them by up to 8e-3).
-  const Run one = train(1, 4, 3, "fp16");
-  const Run two = train(2, 3, 2, "fp16");
-  const Run three = train(3, 4, 1, "fp16");
-  expect_same_training(one, two, 1e-3, 5e-3);
-  expect_same_training(one, three, 1e-3, 5e-3);
+  expect_rank_counts_agree("fp16", 1e-3, 5e-3);
 }
 
 TEST_F(TrainRanks, SameGlobalBatchOnOneTwoAndThreeRanksGivesTheSameModelWithFp32Communication) {
-  const Run one = train(1, 4, 3, "fp32");
-  const Run two = train(2, 3, 2, "fp32");
-  const Run three = train(3, 4, 1, "fp32");
-  expect_same_training(one, two, 1e-5, 1e-4);
-  expect_same_training(one, three, 1e-5, 1e-4);
+  expect_rank_counts_agree("fp32", 1e-5, 1e-4);
 }
 
 TEST_F(TrainRanks, AccumulatedMicroBatchesEqualOneLargerBatch) {
