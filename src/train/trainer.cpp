@@ -526,7 +526,9 @@ struct Trainer::State {
     const TrainingArguments& args = config.training;
     model->train();
     const double loss_scale = scaler ? scaler->scale() : 1.0;
-    double local_loss_sum = 0;
+    // Summed on the device and read once per step: an item() per micro-batch would make the host
+    // wait for the device inside the accumulation loop. Double, as the host sum it replaces.
+    at::Tensor local_loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device));
     double local_tokens = 0;
     reducer->set_sync(step.micro_batches.empty());  // a rank with no samples still joins the sync
     for (size_t i = 0; i < step.micro_batches.size(); ++i) {
@@ -545,13 +547,13 @@ struct Trainer::State {
       // however the batch is split over ranks and micro-batches.
       const double weight = static_cast<double>(micro.batch_size) * group.size() / step.global_samples;
       (loss * (weight * loss_scale)).backward();
-      local_loss_sum += loss.item<double>() * static_cast<double>(micro.batch_size);
+      local_loss_sum.add_(loss.detach().to(at::kDouble) * static_cast<double>(micro.batch_size));
       local_tokens += static_cast<double>(micro.num_tokens);
       timer.lap(Phase::kBackward);
     }
     const bool finite = reducer->finish();
     const std::vector<double> totals =
-        comm->all_gather({local_loss_sum, local_tokens, preemption.requested() ? 1.0 : 0.0});
+        comm->all_gather({local_loss_sum.item<double>(), local_tokens, preemption.requested() ? 1.0 : 0.0});
     timer.lap(Phase::kCommWait);
 
     double loss_sum = 0, tokens = 0, preempted = 0;
