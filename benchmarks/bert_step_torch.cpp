@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "model/bert_model.h"
+#include "model/bert/bert_model.h"
 
 namespace {
 

@@ -17,8 +17,8 @@
 #include <string>
 
 #include "common/error.h"
-#include "model/hf_checkpoint.h"
-#include "model/safetensors.h"
+#include "model/hf/hf_checkpoint.h"
+#include "model/hf/safetensors.h"
 
 namespace fs = std::filesystem;
 using dtrain::model::BertConfig;

@@ -1,7 +1,7 @@
 // Loader throughput per rank: shuffled training micro-batches and evaluation batches of 32 from a
 // synthetic GLUE-sized dataset (default 100k samples of 10-60 tokens) that rank 0 writes to /tmp.
 //   mpirun -np 2 --oversubscribe --bind-to none build/benchmarks/bench_loader [num_samples]
-#include "data/loader.h"
+#include "data/loading/loader.h"
 
 #include <mpi.h>
 #include <unistd.h>
@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "data/dataset_writer.h"
-#include "data/deterministic_random.h"
+#include "data/dataset/dataset_writer.h"
+#include "data/loading/deterministic_random.h"
 
 namespace {
 

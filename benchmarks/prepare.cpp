@@ -1,7 +1,7 @@
 // Throughput of `dtrain prepare` (rows/s, tokens/s at 1 and 2 threads) and of DatasetReader on
 // shuffled batches of 32 (samples/s), on a GLUE single-sentence table.
 // Usage: bench_prepare TOKENIZER_DIR TABLE.tsv TEXT_COLUMN LABEL_COLUMN SCRATCH_DIR
-#include "data/prepare.h"
+#include "data/dataset/prepare.h"
 
 #include <fmt/format.h>
 
@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <random>
 
-#include "data/dataset_reader.h"
+#include "data/dataset/dataset_reader.h"
 
 namespace {
 

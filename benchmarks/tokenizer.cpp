@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "data/bert_tokenizer.h"
+#include "data/tokenizers/bert_tokenizer.h"
 
 namespace {
 namespace fs = std::filesystem;

@@ -1,5 +1,21 @@
-# Every dependency comes from a Debian package (launch/setup.sh) or, on GPU machines, from the
-# LibTorch inside the PyTorch wheel (pass -DCMAKE_PREFIX_PATH=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')).
+# Every dependency comes from a Debian package (launch/setup.sh) except LibTorch, which is the one
+# inside the torch wheel of DTRAIN_PYTHON's environment (launch/requirements.txt; on a GPU node, the
+# node's PyTorch), so dtrain, the Python references and the GPU nodes run the same torch.
+set(DTRAIN_PYTHON "${PROJECT_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH
+    "Python whose torch provides LibTorch, and which runs the reference tests and benchmark anchors")
+if(NOT EXISTS "${DTRAIN_PYTHON}")
+  message(FATAL_ERROR "DTRAIN_PYTHON=${DTRAIN_PYTHON} does not exist: run launch/setup.sh (it creates "
+                      ".venv), or pass -DDTRAIN_PYTHON=/path/to/python with torch installed")
+endif()
+if(NOT Torch_DIR)
+  execute_process(COMMAND ${DTRAIN_PYTHON} -c "import torch; print(torch.utils.cmake_prefix_path)"
+                  OUTPUT_VARIABLE DTRAIN_TORCH_PREFIX OUTPUT_STRIP_TRAILING_WHITESPACE
+                  RESULT_VARIABLE torch_found ERROR_VARIABLE torch_error)
+  if(NOT torch_found EQUAL 0)
+    message(FATAL_ERROR "${DTRAIN_PYTHON} cannot import torch (run launch/setup.sh): ${torch_error}")
+  endif()
+  list(PREPEND CMAKE_PREFIX_PATH ${DTRAIN_TORCH_PREFIX})
+endif()
 find_package(Threads REQUIRED)
 find_package(MPI REQUIRED COMPONENTS CXX)
 find_package(fmt REQUIRED)
@@ -9,6 +25,38 @@ find_package(yaml-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(Torch REQUIRED)
+
+# The torch wheel ships fmt 12's headers inside its include folder, ahead of /usr/include on the search
+# path; Debian's spdlog needs Debian's fmt 9 (which it links). dtrain includes none of torch's headers
+# that use fmt, so the torch targets see their include folder through a folder of links to every entry
+# but fmt/, and <fmt/...> resolves to Debian's.
+get_filename_component(DTRAIN_TORCH_INCLUDE "${TORCH_INSTALL_PREFIX}/include" ABSOLUTE)
+set(DTRAIN_TORCH_INCLUDE_VIEW "${CMAKE_BINARY_DIR}/torch-include")
+if(EXISTS "${DTRAIN_TORCH_INCLUDE}/fmt")
+  file(REMOVE_RECURSE "${DTRAIN_TORCH_INCLUDE_VIEW}")
+  file(MAKE_DIRECTORY "${DTRAIN_TORCH_INCLUDE_VIEW}")
+  file(GLOB torch_include_entries RELATIVE "${DTRAIN_TORCH_INCLUDE}" "${DTRAIN_TORCH_INCLUDE}/*")
+  foreach(entry ${torch_include_entries})
+    if(NOT entry STREQUAL "fmt")
+      file(CREATE_LINK "${DTRAIN_TORCH_INCLUDE}/${entry}" "${DTRAIN_TORCH_INCLUDE_VIEW}/${entry}" SYMBOLIC)
+    endif()
+  endforeach()
+  foreach(target torch torch_cpu torch_cuda c10 c10_cuda torch_nvshmem headeronly)
+    if(TARGET ${target})
+      get_target_property(dirs ${target} INTERFACE_INCLUDE_DIRECTORIES)
+      if(dirs)
+        string(REPLACE "${DTRAIN_TORCH_INCLUDE}" "${DTRAIN_TORCH_INCLUDE_VIEW}" dirs "${dirs}")
+        set_target_properties(${target} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${dirs}")
+      endif()
+    endif()
+  endforeach()
+endif()
+
+# libtorch.so in the wheel is linked without libstdc++.so and carries (and exports) its own copies of
+# newer libstdc++ functions, std::filesystem among them. An executable that lists libtorch.so before
+# libstdc++.so.6 binds its own std::filesystem calls to those copies, which crash outside torch
+# (remove_all jumped to address 0). libstdc++.so.6 goes first in every executable's list instead.
+add_link_options("LINKER:--push-state,--no-as-needed,-lstdc++,--pop-state")
 
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)

@@ -90,7 +90,7 @@ for repeat in $(seq 1 "$repeats"); do
   done
 done
 
-"${DTRAIN_PYTHON:-/usr/bin/python3}" "$here/scaling_report.py" --out "$out" --config "$config" \
+"${DTRAIN_PYTHON:-$here/../.venv/bin/python}" "$here/scaling_report.py" --out "$out" --config "$config" \
   --threads "${OMP_NUM_THREADS:-cores / ranks per node}" \
   --command "launch/scaling.sh --config $config --ranks '$ranks' --repeats $repeats --steps $steps" \
   --batch "$batch"

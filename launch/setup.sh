@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# Installs everything dtrain needs to build, test and benchmark on Debian 12.
-# Idempotent: packages already present are skipped by apt; safe to run again.
+# Installs everything dtrain needs to build, test and benchmark on Debian 12: Debian packages
+# (apt-get) and a pinned Python environment from PyPI (launch/requirements.txt) in a virtual
+# environment, by default .venv inside the checkout (DTRAIN_VENV names another). The torch wheel in
+# that environment is the LibTorch dtrain builds against.
+# Idempotent: present packages are skipped, and pip runs only when requirements.txt changed.
 set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
-  libtorch-dev libopenblas0-openmp
+  libopenblas0-openmp
   libopenmpi-dev openmpi-bin
   libhdf5-dev hdf5-tools
   libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libutf8proc-dev
   libssl-dev
-  python3-torch python3-h5py python3-numpy python3-yaml
-  nodejs
-  slurm-wlm munge   # the one-node Slurm cluster of the launch tests (tests/launch)
-  gnuplot-nox       # launch/scaling.sh plots
+  libsentencepiece-dev # the Marian tokenizer
+  python3 python3-venv
+  slurm-wlm munge # the one-node Slurm cluster of the launch tests (tests/launch)
+  gnuplot-nox     # launch/scaling.sh plots
 )
 
 missing=()
@@ -25,36 +29,32 @@ done
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-apt_install() {
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} Debian packages present"
+else
   if [ -n "$sudo" ] && ! command -v sudo >/dev/null; then
-    echo "setup: need root or sudo to install: $*" >&2
+    echo "setup: need root or sudo to install: ${missing[*]}" >&2
     exit 1
   fi
-  echo "setup: installing $*"
+  echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "$@"
-}
-
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all ${#packages[@]} packages present"
-else
-  apt_install "${missing[@]}"
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# Debian's nodejs comes without npm; NodeSource's bundles it (and conflicts with Debian's npm).
-command -v npm >/dev/null || apt_install npm
 
-# Reference for the tokenizer tests and benchmark: the Rust `tokenizers` crate through its Node
-# binding, pinned by tests/reference/package-lock.json. Without it those tests skip, so a failed
-# install only warns.
-reference="$(dirname "$0")/../tests/reference"
-stamp="$reference/node_modules/.dtrain-package-lock.json"
-if cmp -s "$reference/package-lock.json" "$stamp"; then
-  echo "setup: tokenizer reference present"
-elif (cd "$reference" && npm ci --no-audit --no-fund --loglevel=error); then
-  cp "$reference/package-lock.json" "$stamp"
-  echo "setup: tokenizer reference installed"
-else
-  echo "setup: warning: npm ci in tests/reference failed; the tokenizer reference tests will skip" >&2
+venv=${DTRAIN_VENV:-$repo/.venv}
+requirements=$repo/launch/requirements.txt
+stamp=$venv/.dtrain-requirements.txt
+if [ ! -x "$venv/bin/python" ]; then
+  echo "setup: creating the Python environment $venv"
+  python3 -m venv "$venv"
 fi
-echo "setup: done"
+if cmp -s "$requirements" "$stamp"; then
+  echo "setup: Python environment $venv up to date"
+else
+  echo "setup: installing launch/requirements.txt into $venv (first time: about 5 GB, a few minutes)"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet -r "$requirements"
+  cp "$requirements" "$stamp"
+fi
+echo "setup: done (LibTorch $("$venv/bin/python" -c 'import torch; print(torch.__version__)'))"

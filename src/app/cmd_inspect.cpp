@@ -4,7 +4,7 @@
 #include <numeric>
 
 #include "app/commands.h"
-#include "data/dataset_reader.h"
+#include "data/dataset/dataset_reader.h"
 
 namespace dtrain::app {
 namespace {

@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "app/commands.h"
-#include "data/prepare.h"
+#include "data/dataset/prepare.h"
 
 namespace dtrain::app {
 namespace {

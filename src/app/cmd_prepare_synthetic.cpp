@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "app/commands.h"
-#include "data/prepare.h"
-#include "data/synthetic_task.h"
+#include "data/dataset/prepare.h"
+#include "data/dataset/synthetic_task.h"
 
 namespace dtrain::app {
 namespace {

@@ -2,7 +2,7 @@
 
 #include "common/logging.h"
 #include "model/dataset_fit.h"
-#include "model/hf_checkpoint.h"
+#include "model/hf/hf_checkpoint.h"
 #include "train/device.h"
 
 namespace dtrain::app {

@@ -4,10 +4,10 @@
 #include <memory>
 #include <string>
 
-#include "data/dataset_reader.h"
+#include "data/dataset/dataset_reader.h"
 #include "dist/communicator.h"
 #include "dist/process_group.h"
-#include "model/bert_model.h"
+#include "model/bert/bert_model.h"
 
 namespace dtrain::app {
 

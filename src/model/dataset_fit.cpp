@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "common/error.h"
-#include "data/bert_tokenizer.h"
+#include "data/tokenizers/bert_tokenizer.h"
 
 namespace dtrain::model {
 

@@ -5,8 +5,8 @@
 // the model silently computes nonsense).
 #include <filesystem>
 
-#include "data/dataset_reader.h"
-#include "model/bert_config.h"
+#include "data/dataset/dataset_reader.h"
+#include "model/bert/bert_config.h"
 
 namespace dtrain::model {
 

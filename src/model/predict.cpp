@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "common/error.h"
-#include "data/loader.h"
+#include "data/loading/loader.h"
 
 namespace dtrain::model {
 

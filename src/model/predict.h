@@ -3,10 +3,10 @@
 // that a distributed run can give each rank its block and concatenate the blocks in rank order.
 #include <cstdint>
 
-#include "data/dataset_reader.h"
-#include "data/index_range.h"
-#include "data/predictions_file.h"
-#include "model/bert_model.h"
+#include "data/dataset/dataset_reader.h"
+#include "data/dataset/predictions_file.h"
+#include "data/loading/index_range.h"
+#include "model/bert/bert_model.h"
 
 namespace dtrain::model {
 

@@ -3,7 +3,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
-#include "data/collate.h"
+#include "data/loading/collate.h"
 
 namespace dtrain::train {
 

@@ -14,9 +14,9 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/sha256.h"
-#include "model/bert_model.h"
-#include "model/hf_checkpoint.h"
-#include "model/safetensors.h"
+#include "model/bert/bert_model.h"
+#include "model/hf/hf_checkpoint.h"
+#include "model/hf/safetensors.h"
 
 namespace dtrain::train {
 namespace fs = std::filesystem;

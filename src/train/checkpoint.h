@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "data/train_position.h"
+#include "data/loading/train_position.h"
 #include "train/adamw.h"
 #include "train/loss_scaler.h"
 

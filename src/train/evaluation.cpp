@@ -4,10 +4,10 @@
 #include <chrono>
 #include <cmath>
 
-#include "data/dataset_reader.h"
-#include "data/eval_partition.h"
+#include "data/dataset/dataset_reader.h"
+#include "data/loading/eval_partition.h"
 #include "dist/communicator.h"
-#include "model/bert_model.h"
+#include "model/bert/bert_model.h"
 #include "model/predict.h"
 #include "train/metrics.h"
 

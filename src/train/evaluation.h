@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "data/predictions_file.h"
+#include "data/dataset/predictions_file.h"
 
 namespace dtrain::data {
 class DatasetReader;

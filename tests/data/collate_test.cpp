@@ -1,4 +1,4 @@
-#include "data/collate.h"
+#include "data/loading/collate.h"
 
 #include <gtest/gtest.h>
 

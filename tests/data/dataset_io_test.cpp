@@ -5,10 +5,10 @@
 #include <fstream>
 #include <random>
 
-#include "data/dataset_attributes.h"
-#include "data/dataset_reader.h"
-#include "data/dataset_writer.h"
-#include "data/hdf5.h"
+#include "data/dataset/dataset_attributes.h"
+#include "data/dataset/dataset_reader.h"
+#include "data/dataset/dataset_writer.h"
+#include "data/dataset/hdf5.h"
 #include "support/error_matchers.h"
 #include "support/test_support.h"
 

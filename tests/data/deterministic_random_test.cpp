@@ -1,4 +1,4 @@
-#include "data/deterministic_random.h"
+#include "data/loading/deterministic_random.h"
 
 #include <gtest/gtest.h>
 

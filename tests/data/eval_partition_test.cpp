@@ -1,4 +1,4 @@
-#include "data/eval_partition.h"
+#include "data/loading/eval_partition.h"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
-#include "data/length_grouping.h"
+#include "data/loading/length_grouping.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-#include "data/deterministic_random.h"
+#include "data/loading/deterministic_random.h"
 
 namespace dtrain::data {
 namespace {

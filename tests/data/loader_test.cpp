@@ -1,10 +1,10 @@
-#include "data/loader.h"
+#include "data/loading/loader.h"
 
 #include <gtest/gtest.h>
 
 #include <numeric>
 
-#include "data/length_grouping.h"
+#include "data/loading/length_grouping.h"
 #include "data/synthetic_dataset.h"
 #include "support/test_support.h"
 

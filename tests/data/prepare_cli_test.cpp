@@ -4,8 +4,8 @@
 
 #include <map>
 
-#include "data/bert_tokenizer.h"
-#include "data/dataset_reader.h"
+#include "data/dataset/dataset_reader.h"
+#include "data/tokenizers/bert_tokenizer.h"
 #include "support/test_support.h"
 
 namespace dtrain::data {
@@ -24,10 +24,7 @@ CommandResult dtrain(const std::string& arguments) {
   return run_command(quoted(dtrain::testing::dtrain_binary()) + " " + arguments);
 }
 
-std::string python() {
-  const char* env = std::getenv("DTRAIN_PYTHON");
-  return env ? env : "/usr/bin/python3";
-}
+using dtrain::testing::python;
 
 void expect_one_line_error(const CommandResult& result, const std::string& expected) {
   EXPECT_NE(result.exit_code, 0);

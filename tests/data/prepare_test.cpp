@@ -1,10 +1,10 @@
 // dtrain prepare as a library: what lands in the dataset, and one clear error per kind of bad input.
-#include "data/prepare.h"
+#include "data/dataset/prepare.h"
 
 #include <gtest/gtest.h>
 
 #include "common/sha256.h"
-#include "data/dataset_reader.h"
+#include "data/dataset/dataset_reader.h"
 #include "support/error_matchers.h"
 #include "support/test_support.h"
 

@@ -4,7 +4,7 @@
 // (length 3 + i % 9, second segment from the middle) with class label i % 3.
 #include <filesystem>
 
-#include "data/dataset_writer.h"
+#include "data/dataset/dataset_writer.h"
 
 namespace dtrain::testing {
 

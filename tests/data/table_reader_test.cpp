@@ -1,4 +1,4 @@
-#include "data/table_reader.h"
+#include "data/tables/table_reader.h"
 
 #include <gtest/gtest.h>
 

@@ -10,15 +10,19 @@
 
 #include "common/error.h"
 #include "common/sha256.h"
-#include "data/bert_normalizer.h"
-#include "data/bert_pre_tokenizer.h"
-#include "data/bert_tokenizer.h"
+#include "data/tokenizers/bert_normalizer.h"
+#include "data/tokenizers/bert_pre_tokenizer.h"
+#include "data/tokenizers/bert_tokenizer.h"
 #include "support/test_support.h"
 
 namespace dtrain::data {
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+fs::path reference_script() {
+  return testing::source_dir() / "tests/reference/bert_tokenizer_reference.py";
+}
 
 fs::path bert_folder(const fs::path& shared) {
   return shared / "vocab" / "bert-base-uncased";
@@ -345,20 +349,16 @@ TEST(BertTokenizer, MatchesEveryFixtureRow) {
   }
 }
 
-// Every row of every GLUE train/dev file at three max lengths, against the Rust tokenizer (through
-// its Node binding, installed by launch/setup.sh into tests/reference).
-TEST(BertTokenizer, MatchesRustTokenizerOnAllGlueFiles) {
+// Every row of every GLUE train/dev file at three max lengths, against transformers' BertTokenizerFast
+// (the Rust `tokenizers` crate), run by tests/reference/bert_tokenizer_reference.py.
+TEST(BertTokenizer, MatchesHuggingFaceTokenizerOnAllGlueFiles) {
   DTRAIN_REQUIRE_SHARED_DATA(shared);
-  const fs::path reference = testing::source_dir() / "tests" / "reference";
-  if (!fs::is_directory(reference / "node_modules" / "tokenizers")) {
-    GTEST_SKIP() << reference.string()
-                 << "/node_modules/tokenizers is missing (run launch/setup.sh); skipped";
-  }
+  DTRAIN_REQUIRE_PYTHON("transformers tokenizers");
   testing::ScratchDir scratch("dtrain-tokenizer-reference");
   const fs::path expected_path = scratch / "glue.jsonl";
-  const auto generated = testing::run_command(fmt::format(
-      "node '{}' '{}' '{}' '{}' 512 128 64", (reference / "glue_reference.js").string(),
-      (bert_folder(shared) / "tokenizer.json").string(), (shared / "glue").string(), expected_path.string()));
+  const auto generated = testing::run_command(
+      fmt::format("'{}' '{}' glue '{}' '{}' '{}' 512 128 64", testing::python(), reference_script().string(),
+                  bert_folder(shared).string(), (shared / "glue").string(), expected_path.string()));
   ASSERT_EQ(generated.exit_code, 0) << generated.output;
 
   const auto tokenizer = BertTokenizer::from_folder(bert_folder(shared));
@@ -393,17 +393,15 @@ TEST(BertTokenizer, MatchesRustTokenizerOnAllGlueFiles) {
 }
 
 // Normalisation and pre-tokenisation of every code point that Unicode 15 (utf8proc) assigns, against
-// the Rust tokenizer. Unassigned ones are left out: newer Rust lower-cases some of them.
+// the Rust tokenizer's BertNormalizer and BertPreTokenizer (Python `tokenizers`). Unassigned ones are left
+// out: newer Rust lower-cases some of them.
 void expect_every_code_point_matches_reference(const char* mode, TokenizerSettings settings) {
-  const fs::path reference = testing::source_dir() / "tests" / "reference";
-  if (!fs::is_directory(reference / "node_modules" / "tokenizers")) {
-    GTEST_SKIP() << reference.string()
-                 << "/node_modules/tokenizers is missing (run launch/setup.sh); skipped";
-  }
+  DTRAIN_REQUIRE_PYTHON("tokenizers");
   testing::ScratchDir scratch("dtrain-unicode-reference");
   const fs::path expected_path = scratch / "unicode.tsv";
-  const auto generated = testing::run_command(fmt::format(
-      "node '{}' '{}' {}", (reference / "unicode_reference.js").string(), expected_path.string(), mode));
+  const auto generated =
+      testing::run_command(fmt::format("'{}' '{}' unicode '{}' {}", testing::python(),
+                                       reference_script().string(), expected_path.string(), mode));
   ASSERT_EQ(generated.exit_code, 0) << generated.output;
 
   const BertNormalizer normalizer(settings);
@@ -432,11 +430,11 @@ void expect_every_code_point_matches_reference(const char* mode, TokenizerSettin
   EXPECT_GT(compared, 140000);  // assigned code points in Unicode 15, surrogates excluded
 }
 
-TEST(BertTokenizerUnicode, EveryCodePointMatchesRustTokenizer) {
+TEST(BertTokenizerUnicode, EveryCodePointMatchesHuggingFaceTokenizers) {
   expect_every_code_point_matches_reference("", TokenizerSettings{});
 }
 
-TEST(BertTokenizerUnicode, EveryCodePointMatchesRustTokenizerWithoutAccentStripping) {
+TEST(BertTokenizerUnicode, EveryCodePointMatchesHuggingFaceTokenizersWithoutAccentStripping) {
   TokenizerSettings settings;
   settings.strip_accents = false;
   expect_every_code_point_matches_reference("keep-accents", settings);

@@ -1,11 +1,11 @@
-#include "data/train_position.h"
+#include "data/loading/train_position.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "data/train_sampler.h"
+#include "data/loading/train_sampler.h"
 
 namespace dtrain::data {
 namespace {

@@ -1,4 +1,4 @@
-#include "data/train_sampler.h"
+#include "data/loading/train_sampler.h"
 
 #include <gtest/gtest.h>
 

@@ -23,15 +23,22 @@ SKIP = 77  # CTest's SKIP_RETURN_CODE for these tests
 DAEMONS = ("munged", "slurmctld", "slurmd")
 
 
+def skip(reason):
+    """Exits with SKIP and the reason; under CI=true a test that cannot run is a failure instead."""
+    if os.environ.get("CI") == "true":
+        print(f"FAIL: {reason} (CI=true: a test that cannot run fails the run)")
+        sys.exit(1)
+    print(f"SKIP: {reason}")
+    sys.exit(SKIP)
+
+
 def skip_unless_available():
     """Exits with SKIP and a reason when this machine cannot host the test cluster."""
     if os.geteuid() != 0:
-        print("SKIP: slurmd must run as root to launch jobs; run the Slurm tests as root")
-        sys.exit(SKIP)
+        skip("slurmd must run as root to launch jobs; run the Slurm tests as root")
     missing = [d for d in DAEMONS + ("sbatch", "scontrol") if not shutil.which(d, path="/usr/sbin:/usr/bin")]
     if missing:
-        print(f"SKIP: {', '.join(missing)} not installed (slurm-wlm and munge, see launch/setup.sh)")
-        sys.exit(SKIP)
+        skip(f"{', '.join(missing)} not installed (slurm-wlm and munge, see launch/setup.sh)")
 
 
 def die_with_parent():

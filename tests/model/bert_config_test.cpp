@@ -1,6 +1,6 @@
 // BertConfig <-> Hugging Face config.json: defaults for absent fields, label bookkeeping, errors that
 // name the file and field, and a lossless round trip.
-#include "model/bert_config.h"
+#include "model/bert/bert_config.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Properties of the LibTorch BERT that need no reference: Hugging Face parameter names, HF-style
 // initialization, padding invariance and a usable backward pass.
-#include "model/bert_model.h"
+#include "model/bert/bert_model.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>

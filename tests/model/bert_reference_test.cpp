@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "model/activation.h"
-#include "model/bert_model.h"
+#include "model/bert/bert_model.h"
 #include "support/test_support.h"
 
 namespace dtrain::model {
@@ -166,8 +166,8 @@ std::vector<ReferenceCase> reference_cases() {
 }
 
 TEST(BertReference, LogitsAndLossMatchTransformerEncoderReference) {
-  const char* python = std::getenv("DTRAIN_PYTHON");
-  if (python == nullptr) GTEST_SKIP() << "DTRAIN_PYTHON not set (run through ctest)";
+  DTRAIN_REQUIRE_PYTHON("torch");
+  const std::string python = testing::python();
   testing::ScratchDir scratch("bert-reference");
   const std::vector<ReferenceCase> cases = reference_cases();
   std::vector<CaseResult> results;

@@ -11,11 +11,10 @@
 
 namespace dtrain::testing {
 
-// Runs safetensors_tool.py with `arguments` on Debian's Python; fails the test if it fails.
+// Runs safetensors_tool.py with `arguments` on dtrain's Python; fails the test if it fails.
 inline void run_safetensors_tool(const std::string& arguments) {
-  const char* python = std::getenv("DTRAIN_PYTHON");
-  auto result = run_command(std::string(python ? python : "/usr/bin/python3") + " " +
-                            (source_dir() / "tests/model/safetensors_tool.py").string() + " " + arguments);
+  auto result = run_command(python() + " " + (source_dir() / "tests/model/safetensors_tool.py").string() +
+                            " " + arguments);
   ASSERT_EQ(result.exit_code, 0) << result.output;
 }
 

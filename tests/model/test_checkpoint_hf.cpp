@@ -7,8 +7,8 @@
 #include <set>
 
 #include "model/checkpoint_test_support.h"
-#include "model/hf_checkpoint.h"
-#include "model/safetensors.h"
+#include "model/hf/hf_checkpoint.h"
+#include "model/hf/safetensors.h"
 
 namespace dtrain::model {
 namespace {

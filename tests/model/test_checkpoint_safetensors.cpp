@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "model/checkpoint_test_support.h"
-#include "model/safetensors.h"
+#include "model/hf/safetensors.h"
 
 namespace dtrain::model {
 namespace {

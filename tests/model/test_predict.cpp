@@ -9,11 +9,11 @@
 #include <fstream>
 #include <random>
 
-#include "data/dataset_writer.h"
-#include "data/hdf5.h"
+#include "data/dataset/dataset_writer.h"
+#include "data/dataset/hdf5.h"
 #include "model/checkpoint_test_support.h"
 #include "model/dataset_fit.h"
-#include "model/hf_checkpoint.h"
+#include "model/hf/hf_checkpoint.h"
 #include "model/predict.h"
 #include "train/evaluation.h"
 
@@ -232,10 +232,7 @@ TEST(Predict, SequencesLongerThanThePositionEmbeddingsAreRejected) {
 namespace dtrain::model {
 namespace {
 
-std::string python() {
-  const char* python = std::getenv("DTRAIN_PYTHON");
-  return python ? python : "/usr/bin/python3";
-}
+using dtrain::testing::python;
 
 // A GLUE dev set and how `dtrain prepare` reads it.
 struct GlueDevSet {

@@ -10,8 +10,8 @@
 #include <numeric>
 #include <set>
 
-#include "data/length_grouping.h"
-#include "data/loader.h"
+#include "data/loading/length_grouping.h"
+#include "data/loading/loader.h"
 #include "data/synthetic_dataset.h"
 #include "support/test_support.h"
 

@@ -20,6 +20,31 @@ std::optional<fs::path> shared_data() {
   return std::nullopt;
 }
 
+bool in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
+std::string python() {
+  const char* env = std::getenv("DTRAIN_PYTHON");
+  return env ? env : "";
+}
+
+std::string missing_python_modules(const std::string& modules) {
+  if (python().empty()) return "DTRAIN_PYTHON is not set (run the tests through CTest)";
+  std::string imports;
+  for (size_t start = 0; start < modules.size();) {
+    size_t end = modules.find(' ', start);
+    if (end == std::string::npos) end = modules.size();
+    if (end > start) imports += (imports.empty() ? "import " : ", ") + modules.substr(start, end - start);
+    start = end + 1;
+  }
+  const CommandResult result = run_command("'" + python() + "' -c '" + imports + "'");
+  if (result.exit_code == 0) return "";
+  return python() + " cannot run `" + imports +
+         "`: " + result.output.substr(result.output.rfind('\n', result.output.size() - 2) + 1);
+}
+
 ScratchDir::ScratchDir(const std::string& tag) {
   std::random_device device;
   for (int attempt = 0; attempt < 100; ++attempt) {

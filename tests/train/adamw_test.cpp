@@ -58,19 +58,17 @@ void run_steps(AdamW& optimizer, std::vector<NamedParameter>& parameters, double
 }
 
 nlohmann::json torch_reference(const AdamWOptions& options, int steps) {
-  const char* python = std::getenv("DTRAIN_PYTHON");
-  if (!python) return nullptr;
   const auto script = dtrain::testing::source_dir() / "tests/train/adamw_reference.py";
   const auto result = dtrain::testing::run_command(fmt::format(
-      "{} {} --lr {} --beta1 {} --beta2 {} --eps {} --weight-decay {} --steps {}", python, script.string(),
-      options.lr, options.beta1, options.beta2, options.eps, options.weight_decay, steps));
+      "{} {} --lr {} --beta1 {} --beta2 {} --eps {} --weight-decay {} --steps {}", dtrain::testing::python(),
+      script.string(), options.lr, options.beta1, options.beta2, options.eps, options.weight_decay, steps));
   EXPECT_EQ(result.exit_code, 0) << result.output;
   return nlohmann::json::parse(result.output);
 }
 
 void expect_matches_torch(const AdamWOptions& options, int steps) {
+  DTRAIN_REQUIRE_PYTHON("torch");
   const nlohmann::json expected = torch_reference(options, steps);
-  if (expected.is_null()) GTEST_SKIP() << "DTRAIN_PYTHON is not set (run through CTest)";
   std::vector<NamedParameter> parameters = make_parameters();
   AdamW optimizer(parameters, options);
   run_steps(optimizer, parameters, options.lr, 0, steps);

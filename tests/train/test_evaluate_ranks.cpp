@@ -71,7 +71,6 @@ TEST_F(EvaluateRanks, MetricsEqualThoseComputedIndependentlyFromPredictLogits) {
                                (dir / "model").string() + " --data " + (dir / "synth/dev.h5").string() +
                                " --batch-size 4 --output " + (dir / "logits.h5").string());
   ASSERT_EQ(predicted.exit_code, 0) << predicted.output;
-  const char* python = std::getenv("DTRAIN_PYTHON");
   // Accuracy, binary F1 of class 1 and the mean cross-entropy, from the file alone with numpy.
   const std::string script = R"(
 import h5py, json, numpy as np, sys
@@ -84,8 +83,8 @@ loss = float(np.mean(m + np.log(np.exp(logits - m[:, None]).sum(1)) - logits[np.
 print(json.dumps({'eval_accuracy': float((pred == labels).mean()), 'eval_f1': 2 * tp / (2 * tp + fp + fn), 'eval_loss': loss, 'rows': len(labels)}))
 )";
   dtrain::testing::write_file(dir / "metrics.py", script);
-  auto computed = run_command(std::string(python ? python : "/usr/bin/python3") + " " +
-                              (dir / "metrics.py").string() + " " + (dir / "logits.h5").string());
+  auto computed = run_command(dtrain::testing::python() + " " + (dir / "metrics.py").string() + " " +
+                              (dir / "logits.h5").string());
   ASSERT_EQ(computed.exit_code, 0) << computed.output;
   const auto expected = nlohmann::json::parse(computed.output);
   const auto metrics = evaluate(2);

@@ -17,9 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include "model/bert_model.h"
-#include "model/hf_checkpoint.h"
-#include "model/safetensors.h"
+#include "model/bert/bert_model.h"
+#include "model/hf/hf_checkpoint.h"
+#include "model/hf/safetensors.h"
 #include "support/test_support.h"
 #include "train/checkpoint.h"
 #include "train/tiny_model_config.h"

@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "model/checkpoint_test_support.h"
-#include "model/safetensors.h"
+#include "model/hf/safetensors.h"
 #include "support/test_support.h"
 
 namespace dtrain::train {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "model/safetensors.h"
+#include "model/hf/safetensors.h"
 #include "support/test_support.h"
 #include "train/tiny_model_config.h"
 

@@ -1,0 +1,32 @@
+#pragma once
+// Collation: variable-length samples -> one dense, padded batch in plain buffers. int64 everywhere
+// because that is what embedding lookups and cross-entropy take; the trainer wraps the buffers with
+// torch::from_blob, so this layer stays free of torch.
+#include <cstdint>
+#include <vector>
+
+#include "data/dataset/dataset_reader.h"
+
+namespace dtrain::data {
+
+struct CollateOptions {
+  int32_t pad_id = 0;              // the dataset's pad id (DatasetInfo::pad_id)
+  int64_t pad_to_multiple_of = 0;  // 0: pad to the longest sample only
+};
+
+// Row-major [batch_size, seq_len] arrays. Exactly one label vector is filled, by the dataset's task.
+struct Batch {
+  int64_t batch_size = 0;
+  int64_t seq_len = 0;
+  std::vector<int64_t> input_ids;
+  std::vector<int64_t> attention_mask;  // 1 for real tokens, 0 for padding
+  std::vector<int64_t> token_type_ids;  // 0 in padding
+  std::vector<int64_t> class_labels;
+  std::vector<float> regression_labels;
+  int64_t num_tokens = 0;  // real (non-pad) tokens, e.g. for tokens/s
+};
+
+// Pads every sample of `block` to the block's longest (rounded up to pad_to_multiple_of).
+Batch collate(const SampleBlock& block, const CollateOptions& options);
+
+}  // namespace dtrain::data

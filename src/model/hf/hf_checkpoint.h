@@ -1,0 +1,50 @@
+#pragma once
+// Hugging Face model folders: config.json plus model.safetensors (or shards listed by
+// model.safetensors.index.json), the layout transformers' save_pretrained/from_pretrained use.
+//
+// Loading follows from_pretrained's rules: legacy LayerNorm.gamma/.beta names, checkpoints of the
+// bare base model (no "bert." prefix), checkpoint tensors the model does not use (pretraining heads,
+// position_ids buffers) are skipped and reported in one log line, and a missing task head is left
+// as initialised and reported like transformers does. Any other missing tensor, or a shape that
+// differs, is an error.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "model/bert/bert_config.h"
+#include "model/bert/bert_model.h"
+
+namespace dtrain::model {
+
+// How an architecture names its weights, for mapping checkpoint names onto parameter names.
+struct HfArchitecture {
+  std::string name;                        // e.g. "BertForSequenceClassification"
+  std::string base_prefix;                 // prefix of the base model's parameters, e.g. "bert."
+  std::vector<std::string> head_prefixes;  // parameters a checkpoint may lack (task head, pooler)
+};
+
+extern const HfArchitecture kBertForSequenceClassification;
+
+// What loading did beyond copying a tensor into every parameter.
+struct WeightLoadReport {
+  std::vector<std::string> newly_initialized;  // head parameters missing from the checkpoint
+  std::vector<std::string> unused;             // checkpoint tensors (as stored) the model has no use for
+};
+
+// config.json of `folder`, parsed and validated.
+BertConfig read_hf_config(const std::filesystem::path& folder);
+
+// Copies the folder's weights into `model`'s parameters (converting dtype), whose names must be the
+// architecture's Hugging Face names. Throws dtrain::Error naming the file and tensor on a missing
+// (non-head) tensor or a shape mismatch.
+WeightLoadReport load_hf_weights(torch::nn::Module& model, const HfArchitecture& architecture,
+                                 const std::filesystem::path& folder);
+
+// config.json + weights of `folder` as a model (num_labels from the config's id2label).
+BertForSequenceClassification load_bert_for_sequence_classification(const std::filesystem::path& folder);
+
+// Writes config.json and model.safetensors into `folder` (created if needed), each atomically; the
+// folder loads with transformers' BertForSequenceClassification.from_pretrained.
+void save_hf_checkpoint(const BertForSequenceClassificationImpl& model, const std::filesystem::path& folder);
+
+}  // namespace dtrain::model
