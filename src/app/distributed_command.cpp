@@ -1,7 +1,5 @@
 #include "app/distributed_command.h"
 
-#include <mpi.h>
-
 #include <cstdio>
 #include <exception>
 
@@ -17,7 +15,7 @@ void run_distributed(const std::function<void(const dist::ProcessGroup&)>& body)
     if (group.size() == 1) throw;  // main() reports it; MPI finalises normally
     std::fprintf(stderr, "dtrain: error: [rank %d] %s\n", group.rank(), e.what());
     std::fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, 1);
+    dist::abort_job(1);
   }
 }
 

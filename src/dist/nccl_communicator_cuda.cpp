@@ -98,7 +98,7 @@ class NcclWork final : public PendingWork {
 ncclUniqueId shared_unique_id(const ProcessGroup& group) {
   ncclUniqueId id{};
   if (group.rank() == 0) DTRAIN_NCCL_CHECK(ncclGetUniqueId(&id));
-  DTRAIN_MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, group.world()));
+  DTRAIN_MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, world_comm(group)));
   return id;
 }
 
@@ -111,7 +111,7 @@ class NcclCommunicator final : public Communicator {
  public:
   NcclCommunicator(const ProcessGroup& group, int device_index)
       : device_index_(set_device(device_index)),
-        host_(group.world()),
+        host_(group),
         comm_(group.size(), shared_unique_id(group), group.rank()) {}
 
   int rank() const override { return host_.rank(); }

@@ -19,6 +19,7 @@
 #include "dist/gradient_reducer.h"
 #include "dist/parameter_sync.h"
 #include "dist/process_group.h"
+#include "dist/rank_agreement.h"
 #include "model/bert/bert_model.h"
 #include "model/dataset_fit.h"
 #include "model/hf/hf_checkpoint.h"
@@ -33,7 +34,6 @@
 #include "train/lr_schedule.h"
 #include "train/preemption.h"
 #include "train/progress.h"
-#include "train/rank_agreement.h"
 #include "train/rng_state.h"
 #include "train/step_timer.h"
 
@@ -194,7 +194,7 @@ struct Trainer::State {
       if (folder.empty())
         spdlog::info("no complete checkpoint in {} yet: starting from scratch", args.output_dir);
     }
-    folder = broadcast_string(group.world(), folder, 0);
+    folder = dist::broadcast_string(group, folder, 0);
     if (folder.empty()) return false;
 
     TrainerSnapshot snapshot = read_checkpoint(folder, *model);
@@ -301,7 +301,7 @@ struct Trainer::State {
   void save_checkpoint(const nlohmann::json& state) {
     const TrainingArguments& args = config.training;
     TrainerSnapshot snapshot;
-    snapshot.rng_states = gather_rng_states(group.world(), 0, device);
+    snapshot.rng_states = gather_rng_states(group, 0, device);
     if (is_main()) {
       snapshot.global_step = global_step;
       snapshot.optimizer = optimizer->state_dict();
@@ -319,7 +319,7 @@ struct Trainer::State {
         }
       }
     }
-    wait_for_all_ranks(group.world());
+    dist::wait_for_all_ranks(group);
   }
 
   // Rank 0, after an evaluation: EarlyStoppingCallback's counter (against the best so far), then
@@ -477,7 +477,7 @@ struct Trainer::State {
     if (is_main()) spdlog::info("evaluation at step {}: {}", global_step, metrics.dump());
     history.record(metrics);
     if (!args.tracks_best_metric()) return false;
-    const bool stop = broadcast_flag(group.world(), is_main() && track_best(metrics), 0);
+    const bool stop = dist::broadcast_flag(group, is_main() && track_best(metrics), 0);
     if (stop) {
       spdlog::info("early stopping at step {}: {} did not improve for {} evaluations", global_step,
                    args.effective_metric_for_best_model(), *args.early_stopping_patience);
@@ -516,7 +516,7 @@ struct Trainer::State {
                             trainer_state(every).dump(2) + "\n");
       spdlog::info("saved the final model to {}", args.output_dir);
     }
-    wait_for_all_ranks(group.world());  // no rank exits (and tears MPI down) while rank 0 is still writing
+    dist::wait_for_all_ranks(group);  // no rank exits (and tears MPI down) while rank 0 is still writing
   }
 
   // One optimizer step: forward/backward over this rank's micro-batches, gradient sync at the last
