@@ -1,5 +1,6 @@
 #pragma once
-// What `dtrain predict` and `dtrain evaluate` share: on every rank, the model folder loaded onto
+// What `dtrain predict` and `dtrain evaluate` share: on every rank, the task for the model folder
+// (its config.json model_type and the dataset's task type, tasks/task_registry.h) with the model on
 // this rank's device, checked against the dataset, and a communicator for gathering results.
 #include <memory>
 #include <string>
@@ -7,16 +8,16 @@
 #include "data/dataset/dataset_reader.h"
 #include "dist/communicator.h"
 #include "dist/process_group.h"
-#include "model/bert/bert_model.h"
+#include "tasks/task.h"
 
 namespace dtrain::app {
 
 struct InferenceSetup {
-  model::BertForSequenceClassification model{nullptr};
+  std::unique_ptr<tasks::Task> task;
   std::unique_ptr<dist::Communicator> comm;
 };
 
 InferenceSetup prepare_inference(const dist::ProcessGroup& group, const std::string& model_folder,
-                                 const data::DatasetReader& dataset);
+                                 const data::DatasetReader& dataset, tasks::DatasetRole role);
 
 }  // namespace dtrain::app

@@ -14,9 +14,8 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/sha256.h"
-#include "model/bert/bert_model.h"
-#include "model/hf/hf_checkpoint.h"
 #include "model/hf/safetensors.h"
+#include "tasks/task.h"
 
 namespace dtrain::train {
 namespace fs = std::filesystem;
@@ -142,7 +141,7 @@ void copy_tokenizer_files(const fs::path& tokenizer_folder, const fs::path& dest
   }
 }
 
-fs::path write_checkpoint(const fs::path& output_dir, const model::BertForSequenceClassificationImpl& model,
+fs::path write_checkpoint(const fs::path& output_dir, const tasks::Task& task,
                           const TrainerSnapshot& snapshot, const ModelFolderExtras& extras) {
   const fs::path final_folder = checkpoint_folder(output_dir, snapshot.global_step);
   const fs::path temporary = final_folder.string() + ".tmp-" + std::to_string(::getpid());
@@ -150,7 +149,7 @@ fs::path write_checkpoint(const fs::path& output_dir, const model::BertForSequen
   fs::create_directories(temporary);
 
   // Every file goes through AtomicFile (fsync'd); the model first, as a model folder.
-  model::save_hf_checkpoint(model, temporary);
+  task.save_pretrained(temporary);
   if (!extras.tokenizer_folder.empty()) copy_tokenizer_files(extras.tokenizer_folder, temporary);
   write_optimizer(temporary, snapshot.optimizer);
   write_text_atomically(temporary / "scheduler.json",
@@ -234,8 +233,8 @@ std::optional<fs::path> resolve_resume_checkpoint(const fs::path& output_dir,
   return folder;
 }
 
-TrainerSnapshot read_checkpoint(const fs::path& folder, model::BertForSequenceClassificationImpl& model) {
-  model::load_hf_weights(model, model::kBertForSequenceClassification, folder);
+TrainerSnapshot read_checkpoint(const fs::path& folder, tasks::Task& task) {
+  task.load_weights(folder);
   TrainerSnapshot snapshot;
   snapshot.trainer_state = read_json(folder / "trainer_state.json");
   try {

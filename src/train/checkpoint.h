@@ -23,8 +23,8 @@
 #include "train/adamw.h"
 #include "train/loss_scaler.h"
 
-namespace dtrain::model {
-class BertForSequenceClassificationImpl;
+namespace dtrain::tasks {
+class Task;
 }
 
 namespace dtrain::train {
@@ -52,10 +52,9 @@ std::filesystem::path checkpoint_folder(const std::filesystem::path& output_dir,
 void copy_tokenizer_files(const std::filesystem::path& tokenizer_folder,
                           const std::filesystem::path& destination);
 
-// Writes output_dir/checkpoint-<snapshot.global_step> as described above (replacing an incomplete or
-// older folder of that name) and returns its path.
-std::filesystem::path write_checkpoint(const std::filesystem::path& output_dir,
-                                       const model::BertForSequenceClassificationImpl& model,
+// Writes output_dir/checkpoint-<snapshot.global_step> as described above, the model through its task
+// (replacing an incomplete or older folder of that name), and returns its path.
+std::filesystem::path write_checkpoint(const std::filesystem::path& output_dir, const tasks::Task& task,
                                        const TrainerSnapshot& snapshot, const ModelFolderExtras& extras);
 
 // Deletes the checkpoint-<step>.tmp-<pid> folders of saves that were interrupted; returns them.
@@ -76,9 +75,8 @@ std::optional<std::filesystem::path> latest_complete_checkpoint(const std::files
 std::optional<std::filesystem::path> resolve_resume_checkpoint(const std::filesystem::path& output_dir,
                                                                const std::string& resume_from_checkpoint);
 
-// Loads the checkpoint's weights into `model` and returns the rest of its state.
-TrainerSnapshot read_checkpoint(const std::filesystem::path& folder,
-                                model::BertForSequenceClassificationImpl& model);
+// Loads the checkpoint's weights into the task's model and returns the rest of its state.
+TrainerSnapshot read_checkpoint(const std::filesystem::path& folder, tasks::Task& task);
 
 // Deletes the oldest complete checkpoints until at most `limit` remain, never deleting `keep` (the
 // best checkpoint; may be empty), as Trainer's save_total_limit. Returns the deleted folders.

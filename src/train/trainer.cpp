@@ -20,14 +20,11 @@
 #include "dist/parameter_sync.h"
 #include "dist/process_group.h"
 #include "dist/rank_agreement.h"
-#include "model/bert/bert_model.h"
-#include "model/dataset_fit.h"
-#include "model/hf/hf_checkpoint.h"
+#include "model/device.h"
+#include "tasks/task.h"
+#include "tasks/task_registry.h"
 #include "train/adamw.h"
-#include "train/batch_tensors.h"
 #include "train/checkpoint.h"
-#include "train/device.h"
-#include "train/evaluation.h"
 #include "train/grad_clip.h"
 #include "train/log_history.h"
 #include "train/loss_scaler.h"
@@ -48,20 +45,6 @@ int64_t resolve_interval(double steps, int64_t total_steps) {
                    : static_cast<int64_t>(steps);
 }
 
-model::BertConfig model_config(const RunConfig& config, const data::DatasetInfo& dataset) {
-  model::BertConfig bert = config.model.name_or_path.empty()
-                               ? model::BertConfig::from_json(config.model.config, "model.config")
-                               : model::read_hf_config(config.model.name_or_path);
-  // The dataset decides the labels, as `num_labels=`/`id2label=` do in from_pretrained.
-  if (dataset.task == data::TaskType::regression)
-    bert.set_num_labels(1);
-  else if (!dataset.label_names.empty())
-    bert.set_labels(dataset.label_names);
-  else
-    bert.set_num_labels(dataset.num_labels);
-  return bert;
-}
-
 // What identifies the training data in a checkpoint: resuming on other data is refused.
 nlohmann::json dataset_identity(const data::DatasetInfo& info) {
   return {{"source_file", info.source_file},
@@ -71,7 +54,7 @@ nlohmann::json dataset_identity(const data::DatasetInfo& info) {
 
 // One optimizer step's outcome, as all ranks agree on it.
 struct StepResult {
-  double loss = 0;  // mean over the global batch
+  double loss = 0;  // mean over the global batch's loss units
   int64_t tokens = 0;
   double grad_norm = 0;    // before clipping; 0 when max_grad_norm is off or the step was skipped
   bool preempted = false;  // some rank received a preemption signal
@@ -133,7 +116,7 @@ struct Trainer::State {
   std::unique_ptr<dist::Communicator> comm;
   data::DatasetReader train_data;
   std::optional<data::DatasetReader> eval_data;
-  model::BertForSequenceClassification model{nullptr};
+  std::unique_ptr<tasks::Task> task;
   std::vector<at::Tensor> parameters;
   data::BatchGeometry geometry;
   std::unique_ptr<data::TrainSampler> sampler;
@@ -158,13 +141,13 @@ struct Trainer::State {
         const PreemptionWatch& preemption_watch)
       : config(std::move(run_config)),
         group(process_group),
-        device(select_device(group.local_rank(), group.local_size())),
+        device(model::select_device(group.local_rank(), group.local_size())),
         comm(dist::make_communicator(group, device)),
         train_data(config.data.train_file),
         preemption(preemption_watch) {
     const TrainingArguments& args = config.training;
     if (!config.data.eval_file.empty()) eval_data.emplace(config.data.eval_file);
-    build_model();
+    build_task();
     build_data_order();
     build_optimizer();
     check_tokenizer();
@@ -197,7 +180,7 @@ struct Trainer::State {
     folder = dist::broadcast_string(group, folder, 0);
     if (folder.empty()) return false;
 
-    TrainerSnapshot snapshot = read_checkpoint(folder, *model);
+    TrainerSnapshot snapshot = read_checkpoint(folder, *task);
     const nlohmann::json& state = snapshot.trainer_state;
     const nlohmann::json saved_dataset = state.value("dtrain_dataset", nlohmann::json());
     const bool same_data = saved_dataset == dataset_identity(train_data.info()) &&
@@ -309,7 +292,7 @@ struct Trainer::State {
       snapshot.position = position;
       snapshot.trainer_state = state;
       const fs::path folder =
-          write_checkpoint(args.output_dir, *model, snapshot, {config.to_yaml(), config.data.tokenizer});
+          write_checkpoint(args.output_dir, *task, snapshot, {config.to_yaml(), config.data.tokenizer});
       spdlog::info("saved checkpoint {}", folder.string());
       if (args.save_total_limit) {
         for (const auto& deleted :
@@ -344,20 +327,18 @@ struct Trainer::State {
     return args.early_stopping_patience && early_stopping_counter >= *args.early_stopping_patience;
   }
 
-  void build_model() {
+  // The task for the training data and model_type, on this rank's device, with rank 0's weights.
+  void build_task() {
     const TrainingArguments& args = config.training;
-    const model::BertConfig bert = model_config(config, train_data.info());
-    const fs::path source =
-        config.model.name_or_path.empty() ? fs::path("model.config") : fs::path(config.model.name_or_path);
-    model::check_dataset_fits_model(train_data, bert, source);
-    if (eval_data) model::check_dataset_fits_model(*eval_data, bert, source);
     at::manual_seed(static_cast<uint64_t>(args.seed));
-    model = model::BertForSequenceClassification(bert, static_cast<uint64_t>(args.seed));
-    if (!config.model.name_or_path.empty()) {
-      model::load_hf_weights(*model, model::kBertForSequenceClassification, config.model.name_or_path);
-    }
-    model->to(device);
-    for (const auto& parameter : model->parameters()) parameters.push_back(parameter);
+    const tasks::TaskSetup setup{{config.model.name_or_path, config.model.config},
+                                 train_data,
+                                 tasks::Purpose::kTraining,
+                                 static_cast<uint64_t>(args.seed),
+                                 device};
+    task = tasks::make_task(setup);
+    if (eval_data) task->check_dataset(*eval_data, tasks::DatasetRole::kEvaluation);
+    parameters = task->module().parameters();
     // Every rank starts from rank 0's weights, whatever its initialisation did.
     dist::broadcast_parameters(*comm, parameters);
   }
@@ -390,7 +371,7 @@ struct Trainer::State {
     reducer = std::make_unique<dist::GradientReducer>(parameters, *comm, reducer_options);
 
     std::vector<NamedParameter> named;
-    for (const auto& item : model->named_parameters()) named.push_back({item.key(), item.value()});
+    for (const auto& item : task->module().named_parameters()) named.push_back({item.key(), item.value()});
     AdamWOptions adam{args.learning_rate, args.adam_beta1, args.adam_beta2, args.adam_epsilon,
                       args.weight_decay};
     optimizer = std::make_unique<AdamW>(std::move(named), adam);
@@ -470,8 +451,8 @@ struct Trainer::State {
   // (rank 0 decides; every rank gets the same answer).
   bool evaluate_and_check_early_stopping() {
     const TrainingArguments& args = config.training;
-    auto metrics =
-        evaluate(*model, *eval_data, *comm, args.per_device_eval_batch_size, config.data.task_name);
+    const tasks::EvaluationOptions options{args.per_device_eval_batch_size, config.data.task_name};
+    nlohmann::json metrics = task->evaluate(*eval_data, *comm, options);
     metrics["epoch"] = epoch;
     metrics["step"] = global_step;
     if (is_main()) spdlog::info("evaluation at step {}: {}", global_step, metrics.dump());
@@ -508,9 +489,9 @@ struct Trainer::State {
       if (args.load_best_model_at_end && !best_model_checkpoint.empty()) {
         spdlog::info("loading the best model from {} ({} {})", best_model_checkpoint,
                      args.effective_metric_for_best_model(), *best_metric);
-        model::load_hf_weights(*model, model::kBertForSequenceClassification, best_model_checkpoint);
+        task->load_weights(best_model_checkpoint);
       }
-      model::save_hf_checkpoint(*model, args.output_dir);
+      task->save_pretrained(args.output_dir);
       if (!config.data.tokenizer.empty()) copy_tokenizer_files(config.data.tokenizer, args.output_dir);
       write_text_atomically(fs::path(args.output_dir) / "trainer_state.json",
                             trainer_state(every).dump(2) + "\n");
@@ -520,12 +501,22 @@ struct Trainer::State {
   }
 
   // One optimizer step: forward/backward over this rank's micro-batches, gradient sync at the last
-  // one, then clip and update. The per-step gather of loss and tokens also carries each rank's
-  // preemption flag, so agreeing to stop costs no extra collective.
+  // one, then clip and update. Each micro-batch's summed loss is divided by the step's loss units
+  // over all ranks (times the world size the reducer divides by), so the averaged gradient is that of
+  // the global batch's mean loss however it is split over ranks and micro-batches. The per-step
+  // gather of loss and tokens also carries each rank's preemption flag, so agreeing to stop costs
+  // no extra collective.
   StepResult train_step(const data::TrainStep& step, StepTimer& timer) {
     const TrainingArguments& args = config.training;
-    model->train();
+    task->module().train();
+    int64_t local_units = 0;
+    for (const auto& micro : step.micro_batches) local_units += task->loss_units(micro.batch);
+    double global_units = 0;
+    for (const double units : comm->all_gather({static_cast<double>(local_units)})) global_units += units;
+    DTRAIN_CHECK(global_units > 0, "step {}: the global batch has no loss units to learn from",
+                 global_step + 1);
     const double loss_scale = scaler ? scaler->scale() : 1.0;
+    const double weight = loss_scale * group.size() / global_units;
     // Summed on the device and read once per step: an item() per micro-batch would make the host
     // wait for the device inside the accumulation loop. Double, as the host sum it replaces.
     at::Tensor local_loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device));
@@ -534,20 +525,14 @@ struct Trainer::State {
     for (size_t i = 0; i < step.micro_batches.size(); ++i) {
       const data::Batch& micro = step.micro_batches[i].batch;
       reducer->set_sync(i + 1 == step.micro_batches.size());
-      const BatchTensors batch = to_tensors(micro, device);
-      at::Tensor loss;
+      tasks::BatchLoss loss;
       {
-        AutocastGuard autocast(autocast_dtype);
-        loss =
-            *model->forward(batch.input_ids, batch.attention_mask, batch.token_type_ids, batch.labels).loss;
+        model::AutocastGuard autocast(autocast_dtype);
+        loss = task->loss(micro);
       }
       timer.lap(Phase::kForward);
-      // Each micro-batch's mean loss weighted by its share of the global batch (times the world
-      // size the reducer divides by): the averaged gradient is that of the global batch's mean loss,
-      // however the batch is split over ranks and micro-batches.
-      const double weight = static_cast<double>(micro.batch_size) * group.size() / step.global_samples;
-      (loss * (weight * loss_scale)).backward();
-      local_loss_sum.add_(loss.detach().to(at::kDouble) * static_cast<double>(micro.batch_size));
+      (loss.sum * weight).backward();
+      local_loss_sum.add_(loss.sum.detach().to(at::kDouble));
       local_tokens += static_cast<double>(micro.num_tokens);
       timer.lap(Phase::kBackward);
     }
@@ -579,8 +564,7 @@ struct Trainer::State {
     }
     optimizer->zero_grad();
     timer.lap(Phase::kOptimizer);
-    return {loss_sum / static_cast<double>(step.global_samples), static_cast<int64_t>(tokens), grad_norm,
-            preempted > 0};
+    return {loss_sum / global_units, static_cast<int64_t>(tokens), grad_norm, preempted > 0};
   }
 };
 

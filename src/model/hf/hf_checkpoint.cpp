@@ -69,18 +69,20 @@ std::string shape_text(at::IntArrayRef shape) {
 
 }  // namespace
 
-BertConfig read_hf_config(const fs::path& folder) {
+nlohmann::json read_config_json(const fs::path& folder) {
   DTRAIN_CHECK(fs::is_directory(folder), "model folder {} does not exist", folder.string());
   const fs::path path = folder / "config.json";
   std::ifstream in(path);
   DTRAIN_CHECK(in, "cannot open {}: a model folder needs config.json", path.string());
-  nlohmann::json json;
   try {
-    json = nlohmann::json::parse(in);
+    return nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
     DTRAIN_FAIL("{}: not valid JSON: {}", path.string(), e.what());
   }
-  return BertConfig::from_json(json, path.string());
+}
+
+BertConfig read_hf_config(const fs::path& folder) {
+  return BertConfig::from_json(read_config_json(folder), (folder / "config.json").string());
 }
 
 WeightLoadReport load_hf_weights(torch::nn::Module& model, const HfArchitecture& architecture,
@@ -145,7 +147,7 @@ BertForSequenceClassification load_bert_for_sequence_classification(const fs::pa
   return model;
 }
 
-void save_hf_checkpoint(const BertForSequenceClassificationImpl& model, const fs::path& folder) {
+void save_hf_folder(const torch::nn::Module& model, nlohmann::json config, const fs::path& folder) {
   std::error_code error;
   fs::create_directories(folder, error);
   DTRAIN_CHECK(!error, "cannot create model folder {}: {}", folder.string(), error.message());
@@ -155,13 +157,17 @@ void save_hf_checkpoint(const BertForSequenceClassificationImpl& model, const fs
     tensors.push_back({item.key(), item.value()});
   DTRAIN_ASSERT(!tensors.empty(), "model has no parameters to save");
 
+  config["torch_dtype"] = torch_dtype_name(tensors.front().tensor.scalar_type());
+  // Weights first: a folder with a config.json is complete.
+  write_safetensors(folder / "model.safetensors", tensors);
+  write_text_atomically(folder / "config.json", config.dump(2) + "\n");
+}
+
+void save_hf_checkpoint(const BertForSequenceClassificationImpl& model, const fs::path& folder) {
   BertConfig config = model.config();
   config.architectures = {kBertForSequenceClassification.name};
   config.model_type = "bert";
-  config.torch_dtype = torch_dtype_name(tensors.front().tensor.scalar_type());
-  // Weights first: a folder with a config.json is complete.
-  write_safetensors(folder / "model.safetensors", tensors);
-  write_text_atomically(folder / "config.json", config.to_json().dump(2) + "\n");
+  save_hf_folder(model, config.to_json(), folder);
 }
 
 }  // namespace dtrain::model

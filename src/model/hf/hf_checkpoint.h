@@ -8,6 +8,7 @@
 // as initialised and reported like transformers does. Any other missing tensor, or a shape that
 // differs, is an error.
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,11 @@ struct WeightLoadReport {
   std::vector<std::string> unused;             // checkpoint tensors (as stored) the model has no use for
 };
 
-// config.json of `folder`, parsed and validated.
+// config.json of `folder` as JSON, whatever the model family. Throws dtrain::Error when the folder,
+// the file or its JSON is missing or malformed.
+nlohmann::json read_config_json(const std::filesystem::path& folder);
+
+// config.json of `folder`, parsed and validated as a BERT config.
 BertConfig read_hf_config(const std::filesystem::path& folder);
 
 // Copies the folder's weights into `model`'s parameters (converting dtype), whose names must be the
@@ -43,7 +48,13 @@ WeightLoadReport load_hf_weights(torch::nn::Module& model, const HfArchitecture&
 // config.json + weights of `folder` as a model (num_labels from the config's id2label).
 BertForSequenceClassification load_bert_for_sequence_classification(const std::filesystem::path& folder);
 
-// Writes config.json and model.safetensors into `folder` (created if needed), each atomically; the
+// Writes a module as a Hugging Face model folder: model.safetensors (every named parameter, in
+// order) and then `config` as config.json with "torch_dtype" set from the weights, each atomically,
+// into `folder` (created if needed). Any model family saves through this.
+void save_hf_folder(const torch::nn::Module& model, nlohmann::json config,
+                    const std::filesystem::path& folder);
+
+// save_hf_folder with BERT's config.json ("architectures" ["BertForSequenceClassification"]); the
 // folder loads with transformers' BertForSequenceClassification.from_pretrained.
 void save_hf_checkpoint(const BertForSequenceClassificationImpl& model, const std::filesystem::path& folder);
 

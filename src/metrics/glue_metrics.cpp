@@ -1,4 +1,4 @@
-#include "train/metrics.h"
+#include "metrics/glue_metrics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "common/error.h"
 
-namespace dtrain::train {
+namespace dtrain::metrics {
 namespace {
 
 void check_sizes(size_t a, size_t b) {
@@ -144,4 +144,4 @@ std::map<std::string, double> compute_metrics(const std::vector<std::string>& na
   return results;
 }
 
-}  // namespace dtrain::train
+}  // namespace dtrain::metrics

@@ -1,5 +1,6 @@
-// dtrain predict: logits in dataset order equal to the model's own forward pass, partitions that
-// concatenate to the whole dataset, and clear errors for data the model cannot read.
+// Sequence classification's prediction (`dtrain predict`): logits in dataset order equal to the
+// model's own forward pass, partitions that concatenate to the whole dataset, and clear errors for
+// data the model cannot read.
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 #include <gmock/gmock.h>
@@ -12,14 +13,17 @@
 #include "data/dataset/dataset_writer.h"
 #include "data/dataset/hdf5.h"
 #include "model/checkpoint_test_support.h"
-#include "model/dataset_fit.h"
 #include "model/hf/hf_checkpoint.h"
-#include "model/predict.h"
-#include "train/evaluation.h"
+#include "tasks/classification/dataset_fit.h"
+#include "tasks/classification/evaluation.h"
+#include "tasks/classification/predict.h"
 
-namespace dtrain::model {
+namespace dtrain::tasks::classification {
 namespace {
 namespace fs = std::filesystem;
+using dtrain::model::BertConfig;
+using dtrain::model::BertForSequenceClassification;
+using dtrain::model::save_hf_checkpoint;
 using dtrain::testing::dtrain_binary;
 using dtrain::testing::run_command;
 using dtrain::testing::ScratchDir;
@@ -153,7 +157,7 @@ TEST(Predict, PartitionsConcatenateToTheWholeDataset) {
 
 TEST(Predict, MetricsTakeTheFirstLargestLogitAndTheMeanCrossEntropy) {
   data::PredictionsTable table{2, {0.1f, 0.9f, 0.5f, 0.5f, 2.0f, -1.0f}, {1, 0, 1}, {}};
-  const auto metrics = train::prediction_metrics(table, "");
+  const auto metrics = prediction_metrics(table, "");
   EXPECT_DOUBLE_EQ(metrics["eval_accuracy"].get<double>(), 2.0 / 3.0);
   const double expected_loss = (std::log(std::exp(0.1) + std::exp(0.9)) - 0.9 + std::log(2.0) +
                                 std::log(std::exp(2.0) + std::exp(-1.0)) + 1.0) /
@@ -227,9 +231,9 @@ TEST(Predict, SequencesLongerThanThePositionEmbeddingsAreRejected) {
 }
 
 }  // namespace
-}  // namespace dtrain::model
+}  // namespace dtrain::tasks::classification
 
-namespace dtrain::model {
+namespace dtrain::tasks::classification {
 namespace {
 
 using dtrain::testing::python;
@@ -296,4 +300,4 @@ TEST(PredictGlue, EveryOtherDevSetMatchesReference) {
 }
 
 }  // namespace
-}  // namespace dtrain::model
+}  // namespace dtrain::tasks::classification

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace dtrain::train {
+namespace dtrain::metrics {
 
 double accuracy(const std::vector<int64_t>& predictions, const std::vector<int64_t>& labels);
 // Binary F1 of class 1 when num_classes == 2, else the unweighted mean over classes (macro).
@@ -29,4 +29,4 @@ std::map<std::string, double> compute_metrics(const std::vector<std::string>& na
                                               const std::vector<double>& predictions,
                                               const std::vector<double>& labels, int64_t num_classes);
 
-}  // namespace dtrain::train
+}  // namespace dtrain::metrics

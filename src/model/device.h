@@ -6,7 +6,7 @@
 
 #include <optional>
 
-namespace dtrain::train {
+namespace dtrain::model {
 
 // cuda:<local_rank mod GPUs> where CUDA is available, else the CPU. On the CPU, sets LibTorch's
 // intra-op threads to the cores available to this rank (hardware threads / ranks on the node)
@@ -26,4 +26,4 @@ class AutocastGuard {
   bool previous_ = false;
 };
 
-}  // namespace dtrain::train
+}  // namespace dtrain::model

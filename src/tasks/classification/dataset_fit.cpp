@@ -1,13 +1,13 @@
-#include "model/dataset_fit.h"
+#include "tasks/classification/dataset_fit.h"
 
 #include <algorithm>
 
 #include "common/error.h"
 #include "data/tokenizers/bert_tokenizer.h"
 
-namespace dtrain::model {
+namespace dtrain::tasks::classification {
 
-void check_dataset_fits_model(const data::DatasetReader& dataset, const BertConfig& config,
+void check_dataset_fits_model(const data::DatasetReader& dataset, const model::BertConfig& config,
                               const std::filesystem::path& model_folder) {
   const data::DatasetInfo& info = dataset.info();
   // The dataset's writer and reader guarantee every id is below info.vocab_size, so this bounds
@@ -33,4 +33,4 @@ void check_dataset_fits_model(const data::DatasetReader& dataset, const BertConf
                dataset.path().string(), info.vocab_sha256, vocab_file.string(), model_sha256);
 }
 
-}  // namespace dtrain::model
+}  // namespace dtrain::tasks::classification

@@ -2,9 +2,9 @@
 
 #include <cmath>
 
-#include "train/metrics.h"
+#include "metrics/glue_metrics.h"
 
-namespace dtrain::train {
+namespace dtrain::metrics {
 namespace {
 
 TEST(Metrics, AccuracyAndBinaryF1) {
@@ -57,4 +57,4 @@ TEST(Metrics, GlueTaskSelection) {
 }
 
 }  // namespace
-}  // namespace dtrain::train
+}  // namespace dtrain::metrics

@@ -5,7 +5,7 @@
 
 #include "data/loading/collate.h"
 
-namespace dtrain::train {
+namespace dtrain::tasks {
 
 struct BatchTensors {
   at::Tensor input_ids;       // int64 [batch, seq]
@@ -16,4 +16,4 @@ struct BatchTensors {
 
 BatchTensors to_tensors(const data::Batch& batch, const c10::Device& device);
 
-}  // namespace dtrain::train
+}  // namespace dtrain::tasks

@@ -1,17 +1,16 @@
-#include "train/evaluation.h"
+#include "tasks/classification/evaluation.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 
 #include "data/dataset/dataset_reader.h"
-#include "data/loading/eval_partition.h"
 #include "dist/communicator.h"
+#include "metrics/glue_metrics.h"
 #include "model/bert/bert_model.h"
-#include "model/predict.h"
-#include "train/metrics.h"
+#include "tasks/classification/predict.h"
 
-namespace dtrain::train {
+namespace dtrain::tasks::classification {
 namespace {
 
 // Per-sample loss the way the model computes it: cross-entropy of the logits, or squared error.
@@ -25,47 +24,6 @@ double sample_loss(const float* logits, int64_t num_labels, double label) {
 }
 
 }  // namespace
-
-data::PredictionsTable predict_distributed(model::BertForSequenceClassificationImpl& model,
-                                           const data::DatasetReader& dataset, dist::Communicator& comm,
-                                           int64_t batch_size) {
-  const model::PartitionPredictions local =
-      model::predict_partition(model, dataset, comm.rank(), comm.size(), batch_size);
-  const data::PredictionsTable& part = local.table;
-  const int64_t num_labels = part.num_labels;
-  const bool regression = dataset.info().task == data::TaskType::regression;
-
-  // Gather needs equal lengths: every rank sends [count, logits, labels] sized for the largest
-  // partition (rank 0's). float32 logits and labels travel exactly as doubles.
-  const int64_t rows = data::eval_partition(dataset.num_samples(), batch_size, 0, comm.size()).size();
-  std::vector<double> send(static_cast<size_t>(1 + rows * (num_labels + 1)), 0.0);
-  const int64_t count = part.num_samples();
-  send[0] = static_cast<double>(count);
-  std::copy(part.logits.begin(), part.logits.end(), send.begin() + 1);
-  for (int64_t i = 0; i < count; ++i) {
-    send[1 + rows * num_labels + i] =
-        regression ? part.regression_labels[i] : static_cast<double>(part.class_labels[i]);
-  }
-  const std::vector<double> gathered = comm.gather(send, 0);
-
-  data::PredictionsTable table;
-  table.num_labels = num_labels;
-  if (comm.rank() != 0) return table;
-  // Blocks arrive in rank order, which is dataset order (eval_partition.h).
-  for (int r = 0; r < comm.size(); ++r) {
-    const double* block = gathered.data() + r * send.size();
-    const auto block_count = static_cast<int64_t>(block[0]);
-    table.logits.insert(table.logits.end(), block + 1, block + 1 + block_count * num_labels);
-    const double* labels = block + 1 + rows * num_labels;
-    for (int64_t i = 0; i < block_count; ++i) {
-      if (regression)
-        table.regression_labels.push_back(static_cast<float>(labels[i]));
-      else
-        table.class_labels.push_back(static_cast<int64_t>(labels[i]));
-    }
-  }
-  return table;
-}
 
 nlohmann::json prediction_metrics(const data::PredictionsTable& table, const std::string& task_name) {
   const int64_t num_labels = table.num_labels;
@@ -82,8 +40,8 @@ nlohmann::json prediction_metrics(const data::PredictionsTable& table, const std
   }
   nlohmann::json results;
   results["eval_loss"] = labels.empty() ? 0.0 : loss_sum / static_cast<double>(labels.size());
-  for (const auto& [name, value] :
-       compute_metrics(metrics_for_task(task_name, regression), predictions, labels, num_labels)) {
+  for (const auto& [name, value] : metrics::compute_metrics(metrics::metrics_for_task(task_name, regression),
+                                                            predictions, labels, num_labels)) {
     results["eval_" + name] = value;
   }
   return results;
@@ -102,4 +60,4 @@ nlohmann::json evaluate(model::BertForSequenceClassificationImpl& model, const d
   return results;
 }
 
-}  // namespace dtrain::train
+}  // namespace dtrain::tasks::classification

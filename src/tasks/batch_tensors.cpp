@@ -1,8 +1,8 @@
-#include "train/batch_tensors.h"
+#include "tasks/batch_tensors.h"
 
 #include <ATen/Functions.h>
 
-namespace dtrain::train {
+namespace dtrain::tasks {
 namespace {
 
 // Copies (from_blob does not own) so the tensors outlive the loader's buffers; on CUDA the copy is
@@ -30,4 +30,4 @@ BatchTensors to_tensors(const data::Batch& batch, const c10::Device& device) {
   return tensors;
 }
 
-}  // namespace dtrain::train
+}  // namespace dtrain::tasks

@@ -1,4 +1,4 @@
-#include "train/device.h"
+#include "model/device.h"
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <thread>
 
-namespace dtrain::train {
+namespace dtrain::model {
 
 c10::Device select_device(int local_rank, int local_size) {
   if (torch::cuda::is_available()) {
@@ -55,4 +55,4 @@ AutocastGuard::~AutocastGuard() {
 }
 #endif
 
-}  // namespace dtrain::train
+}  // namespace dtrain::model
