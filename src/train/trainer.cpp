@@ -16,40 +16,38 @@
 #include "data/loading/train_sampler.h"
 #include "data/tokenizers/bert_tokenizer.h"
 #include "dist/communicator.h"
-#include "dist/gradient_reducer.h"
 #include "dist/parameter_sync.h"
 #include "dist/process_group.h"
 #include "dist/rank_agreement.h"
 #include "model/device.h"
 #include "tasks/task.h"
 #include "tasks/task_registry.h"
-#include "train/adamw.h"
+#include "train/best_model.h"
 #include "train/checkpoint.h"
-#include "train/grad_clip.h"
+#include "train/checkpointer.h"
 #include "train/log_history.h"
-#include "train/loss_scaler.h"
-#include "train/lr_schedule.h"
+#include "train/optimization.h"
 #include "train/preemption.h"
 #include "train/progress.h"
-#include "train/rng_state.h"
 #include "train/step_timer.h"
+#include "train/trainer_state.h"
+#include "train/training_schedule.h"
 
 namespace dtrain::train {
 namespace fs = std::filesystem;
 
 namespace {
 
-// Trainer's "steps" settings accept a fraction of the run below 1.
-int64_t resolve_interval(double steps, int64_t total_steps) {
-  return steps < 1 ? std::max<int64_t>(1, static_cast<int64_t>(std::ceil(steps * total_steps)))
-                   : static_cast<int64_t>(steps);
-}
-
 // What identifies the training data in a checkpoint: resuming on other data is refused.
 nlohmann::json dataset_identity(const data::DatasetInfo& info) {
   return {{"source_file", info.source_file},
           {"source_sha256", info.source_sha256},
           {"num_samples", info.num_samples}};
+}
+
+std::optional<data::DatasetReader> open_if_named(const std::string& file) {
+  if (file.empty()) return std::nullopt;
+  return data::DatasetReader(file);
 }
 
 // One optimizer step's outcome, as all ranks agree on it.
@@ -95,11 +93,6 @@ class LogWindow {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-// How often, in optimizer steps, the run logs, evaluates and saves.
-struct Intervals {
-  int64_t logging, eval, save;
-};
-
 // This process's part of the run (a resumed run counts from its checkpoint), for the summary line.
 struct RunTotals {
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
@@ -109,226 +102,61 @@ struct RunTotals {
 
 }  // namespace
 
+// The run's parts, built in dependency order: data, the task (model) on this rank's device, the
+// data order, the optimization, then (on resume) the checkpoint's state restored into them.
 struct Trainer::State {
   RunConfig config;
   const dist::ProcessGroup& group;
+  const PreemptionWatch& preemption;
   c10::Device device;
   std::unique_ptr<dist::Communicator> comm;
   data::DatasetReader train_data;
   std::optional<data::DatasetReader> eval_data;
   std::unique_ptr<tasks::Task> task;
-  std::vector<at::Tensor> parameters;
   data::BatchGeometry geometry;
   std::unique_ptr<data::TrainSampler> sampler;
-  std::unique_ptr<dist::GradientReducer> reducer;
-  std::unique_ptr<AdamW> optimizer;
-  std::unique_ptr<LrSchedule> schedule;
-  std::optional<LossScaler> scaler;  // fp16 on CUDA only
-  std::optional<c10::ScalarType> autocast_dtype;
-  LogHistory history;
   int64_t total_steps = 0;
-  int64_t global_step = 0;
+  std::unique_ptr<Optimization> optimization;
+  TrainingSchedule schedule;
+  BestModelPolicy best_model;
+  Checkpointer checkpointer;
+  TrainerState state;  // global_step, epoch, best metric, ...; its log_history is `history`'s
   data::TrainPosition position;
-  double epoch = 0;  // fractional, as Trainer's state.epoch
-  const PreemptionWatch& preemption;
-  // Rank 0's view of evaluations: the best value of metric_for_best_model, where it was saved,
-  // and EarlyStoppingCallback's counter.
-  std::optional<double> best_metric;
-  std::string best_model_checkpoint;
-  int64_t early_stopping_counter = 0;
+  LogHistory history;
 
   State(RunConfig run_config, const dist::ProcessGroup& process_group,
         const PreemptionWatch& preemption_watch)
       : config(std::move(run_config)),
         group(process_group),
+        preemption(preemption_watch),
         device(model::select_device(group.local_rank(), group.local_size())),
         comm(dist::make_communicator(group, device)),
         train_data(config.data.train_file),
-        preemption(preemption_watch) {
-    const TrainingArguments& args = config.training;
-    if (!config.data.eval_file.empty()) eval_data.emplace(config.data.eval_file);
-    build_task();
-    build_data_order();
-    build_optimizer();
+        eval_data(open_if_named(config.data.eval_file)),
+        task(build_task()),
+        sampler(build_sampler()),
+        total_steps(config.training.max_steps > 0
+                        ? config.training.max_steps
+                        : static_cast<int64_t>(
+                              std::ceil(config.training.num_train_epochs * sampler->steps_per_epoch()))),
+        optimization(
+            std::make_unique<Optimization>(config.training, task->module(), *comm, device, total_steps)),
+        schedule(config.training, total_steps, eval_data.has_value()),
+        best_model(config.training),
+        checkpointer(group, device, config.training.output_dir, {config.to_yaml(), config.data.tokenizer},
+                     config.training.save_total_limit),
+        state(initial_state()),
+        position(data::initial_position(*sampler)) {
     check_tokenizer();
-    const bool resumed = args.resume_from_checkpoint && resume(*args.resume_from_checkpoint);
-    if (is_main()) history_open(resumed);
+    const auto& resume_from = config.training.resume_from_checkpoint;
+    const bool resumed = resume_from && resume(*resume_from);
+    if (is_main()) open_history(resumed);
   }
 
   bool is_main() const { return group.rank() == 0; }
 
-  void check_tokenizer() const {
-    if (config.data.tokenizer.empty()) return;
-    const auto tokenizer = data::BertTokenizer::from_folder(config.data.tokenizer);
-    const std::string& prepared_with = train_data.info().vocab_sha256;
-    DTRAIN_CHECK(prepared_with.empty() || tokenizer.vocab_sha256() == prepared_with,
-                 "data.tokenizer: {} has another vocabulary (sha256 {}) than {} was prepared with ({})",
-                 config.data.tokenizer, tokenizer.vocab_sha256(), config.data.train_file, prepared_with);
-  }
-
-  // Restores everything from the checkpoint `resume_from_checkpoint` names; false when it is
-  // "latest" and output_dir has no complete checkpoint yet (the job starts from scratch).
-  bool resume(const std::string& resume_from_checkpoint) {
-    const TrainingArguments& args = config.training;
-    std::string folder;
-    if (is_main()) {
-      folder =
-          resolve_resume_checkpoint(args.output_dir, resume_from_checkpoint).value_or(fs::path()).string();
-      if (folder.empty())
-        spdlog::info("no complete checkpoint in {} yet: starting from scratch", args.output_dir);
-    }
-    folder = dist::broadcast_string(group, folder, 0);
-    if (folder.empty()) return false;
-
-    TrainerSnapshot snapshot = read_checkpoint(folder, *task);
-    const nlohmann::json& state = snapshot.trainer_state;
-    const nlohmann::json saved_dataset = state.value("dtrain_dataset", nlohmann::json());
-    const bool same_data = saved_dataset == dataset_identity(train_data.info()) &&
-                           snapshot.position.global_batch_size == geometry.global_batch_size() &&
-                           snapshot.position.seed == sampler->options().seed;
-    if (!same_data) {
-      DTRAIN_CHECK(
-          args.allow_data_change_on_resume,
-          "resume_from_checkpoint: {} was trained on {} with global batch {} and data_seed {}; this run "
-          "trains on {} {} with global batch {} and data_seed {} (set allow_data_change_on_resume: true to "
-          "resume anyway)",
-          folder, saved_dataset.dump(), snapshot.position.global_batch_size, snapshot.position.seed,
-          config.data.train_file, dataset_identity(train_data.info()).dump(), geometry.global_batch_size(),
-          sampler->options().seed);
-      spdlog::warn("resuming {} on other data or another global batch: the data order restarts at epoch {}",
-                   folder, snapshot.position.epoch);
-      const int64_t saved_epoch = snapshot.position.epoch;
-      snapshot.position = data::initial_position(*sampler);
-      snapshot.position.epoch = saved_epoch;
-    }
-    optimizer->load_state_dict(snapshot.optimizer);
-    if (scaler && snapshot.scaler) scaler->load_state_dict(*snapshot.scaler);
-    const auto& rng = snapshot.rng_states;
-    const bool same_generators =
-        restore_rng_state(rng[static_cast<size_t>(group.rank()) % rng.size()], device);
-    if (static_cast<int>(rng.size()) != group.size() || !same_generators) {
-      spdlog::warn(
-          "{} was saved by {} ranks{} and this job has {}: dropout draws differ from an uninterrupted run",
-          folder, rng.size(), same_generators ? "" : " on another kind of device", group.size());
-    }
-    global_step = snapshot.global_step;
-    position = snapshot.position;
-    epoch = state.value("epoch", 0.0);
-    if (const nlohmann::json best = state.value("best_metric", nlohmann::json()); best.is_number()) {
-      best_metric = best.get<double>();
-    }
-    if (const nlohmann::json best = state.value("best_model_checkpoint", nlohmann::json());
-        best.is_string()) {
-      best_model_checkpoint = best.get<std::string>();
-    }
-    early_stopping_counter = state.value("stateful_callbacks", nlohmann::json::object())
-                                 .value("EarlyStoppingCallback", nlohmann::json::object())
-                                 .value("attributes", nlohmann::json::object())
-                                 .value("early_stopping_patience_counter", int64_t{0});
-    if (is_main()) {
-      history.restore(state.value("log_history", nlohmann::json::array()));
-      spdlog::info("resumed from {} at step {}", folder, global_step);
-    }
-    return true;
-  }
-
-  // log.jsonl continues a resumed run: rewritten to the checkpoint's history (dropping lines a
-  // preempted run logged after its checkpoint), then appended to.
-  void history_open(bool resumed) {
-    const fs::path path = fs::path(config.training.output_dir) / "log.jsonl";
-    if (resumed) {
-      std::string lines;
-      for (const auto& entry : history.entries()) lines += entry.dump() + "\n";
-      write_text_atomically(path, lines);
-    }
-    nlohmann::json restored = history.entries();
-    history = LogHistory(path, /*append=*/resumed);
-    history.restore(std::move(restored));
-  }
-
-  // Trainer's trainer_state.json (the keys transformers writes), plus what dtrain checks on resume.
-  nlohmann::json trainer_state(const Intervals& every) const {
-    const TrainingArguments& args = config.training;
-    const auto epochs =
-        static_cast<int64_t>(std::ceil(static_cast<double>(total_steps) / sampler->steps_per_epoch()));
-    return {{"best_metric", best_metric ? nlohmann::json(*best_metric) : nlohmann::json()},
-            {"best_model_checkpoint",
-             best_model_checkpoint.empty() ? nlohmann::json() : nlohmann::json(best_model_checkpoint)},
-            {"epoch", epoch},
-            {"eval_steps", every.eval},
-            {"global_step", global_step},
-            {"is_hyper_param_search", false},
-            {"is_local_process_zero", true},
-            {"is_world_process_zero", true},
-            {"log_history", history.entries()},
-            {"logging_steps", every.logging},
-            {"max_steps", total_steps},
-            {"num_input_tokens_seen", 0},
-            {"num_train_epochs", epochs},
-            {"save_steps", every.save},
-            {"stateful_callbacks",
-             {{"EarlyStoppingCallback",
-               {{"args",
-                 {{"early_stopping_patience", args.early_stopping_patience.value_or(0)},
-                  {"early_stopping_threshold", args.early_stopping_threshold}}},
-                {"attributes", {{"early_stopping_patience_counter", early_stopping_counter}}}}}}},
-            {"total_flos", 0},
-            {"train_batch_size", args.per_device_train_batch_size},
-            {"trial_name", nullptr},
-            {"trial_params", nullptr},
-            {"dtrain_dataset", dataset_identity(train_data.info())}};
-  }
-
-  // Collective: every rank contributes its RNG state, rank 0 writes output_dir/checkpoint-<step>
-  // and rotates old ones while the others wait without spinning.
-  void save_checkpoint(const nlohmann::json& state) {
-    const TrainingArguments& args = config.training;
-    TrainerSnapshot snapshot;
-    snapshot.rng_states = gather_rng_states(group, 0, device);
-    if (is_main()) {
-      snapshot.global_step = global_step;
-      snapshot.optimizer = optimizer->state_dict();
-      if (scaler) snapshot.scaler = scaler->state_dict();
-      snapshot.position = position;
-      snapshot.trainer_state = state;
-      const fs::path folder =
-          write_checkpoint(args.output_dir, *task, snapshot, {config.to_yaml(), config.data.tokenizer});
-      spdlog::info("saved checkpoint {}", folder.string());
-      if (args.save_total_limit) {
-        for (const auto& deleted :
-             rotate_checkpoints(args.output_dir, *args.save_total_limit, best_model_checkpoint)) {
-          spdlog::info("deleted checkpoint {} (save_total_limit {})", deleted.string(),
-                       *args.save_total_limit);
-        }
-      }
-    }
-    dist::wait_for_all_ranks(group);
-  }
-
-  // Rank 0, after an evaluation: EarlyStoppingCallback's counter (against the best so far), then
-  // the best metric and the checkpoint of this step. Returns whether training should stop early.
-  bool track_best(const nlohmann::json& metrics) {
-    const TrainingArguments& args = config.training;
-    const std::string name = args.effective_metric_for_best_model();
-    DTRAIN_CHECK(metrics.contains(name) && metrics[name].is_number(),
-                 "metric_for_best_model: the evaluation has no '{}' (it has {})", name, metrics.dump());
-    const double value = metrics[name].get<double>();
-    const bool greater = args.effective_greater_is_better();
-    const bool better = !best_metric || (greater ? value > *best_metric : value < *best_metric);
-    if (best_metric && !(better && std::abs(value - *best_metric) > args.early_stopping_threshold)) {
-      ++early_stopping_counter;
-    } else {
-      early_stopping_counter = 0;
-    }
-    if (better) {
-      best_metric = value;
-      best_model_checkpoint = checkpoint_folder(args.output_dir, global_step).string();
-    }
-    return args.early_stopping_patience && early_stopping_counter >= *args.early_stopping_patience;
-  }
-
   // The task for the training data and model_type, on this rank's device, with rank 0's weights.
-  void build_task() {
+  std::unique_ptr<tasks::Task> build_task() {
     const TrainingArguments& args = config.training;
     at::manual_seed(static_cast<uint64_t>(args.seed));
     const tasks::TaskSetup setup{{config.model.name_or_path, config.model.config},
@@ -336,14 +164,14 @@ struct Trainer::State {
                                  tasks::Purpose::kTraining,
                                  static_cast<uint64_t>(args.seed),
                                  device};
-    task = tasks::make_task(setup);
-    if (eval_data) task->check_dataset(*eval_data, tasks::DatasetRole::kEvaluation);
-    parameters = task->module().parameters();
+    std::unique_ptr<tasks::Task> built = tasks::make_task(setup);
+    if (eval_data) built->check_dataset(*eval_data, tasks::DatasetRole::kEvaluation);
     // Every rank starts from rank 0's weights, whatever its initialisation did.
-    dist::broadcast_parameters(*comm, parameters);
+    dist::broadcast_parameters(*comm, built->module().parameters());
+    return built;
   }
 
-  void build_data_order() {
+  std::unique_ptr<data::TrainSampler> build_sampler() {
     const TrainingArguments& args = config.training;
     geometry = {args.per_device_train_batch_size, args.gradient_accumulation_steps, group.size()};
     geometry.validate();
@@ -355,52 +183,77 @@ struct Trainer::State {
     if (args.group_by_length) {
       for (int64_t i = 0; i < train_data.num_samples(); ++i) lengths.push_back(train_data.sample_length(i));
     }
-    sampler = std::make_unique<data::TrainSampler>(train_data.num_samples(), geometry.global_batch_size(),
-                                                   options, std::move(lengths));
-    total_steps = args.max_steps > 0
-                      ? args.max_steps
-                      : static_cast<int64_t>(std::ceil(args.num_train_epochs * sampler->steps_per_epoch()));
-    position = data::initial_position(*sampler);
+    return std::make_unique<data::TrainSampler>(train_data.num_samples(), geometry.global_batch_size(),
+                                                options, std::move(lengths));
   }
 
-  void build_optimizer() {
+  TrainerState initial_state() const {
     const TrainingArguments& args = config.training;
-    dist::ReducerOptions reducer_options;
-    reducer_options.bucket_cap_mb = static_cast<double>(args.bucket_cap_bytes()) / (1024.0 * 1024.0);
-    reducer_options.fp16_all_reduce = args.ddp_allreduce_dtype == "fp16";
-    reducer = std::make_unique<dist::GradientReducer>(parameters, *comm, reducer_options);
+    TrainerState initial;
+    initial.max_steps = total_steps;
+    initial.num_train_epochs =
+        static_cast<int64_t>(std::ceil(static_cast<double>(total_steps) / sampler->steps_per_epoch()));
+    initial.logging_steps = schedule.logging_interval();
+    initial.eval_steps = schedule.eval_interval();
+    initial.save_steps = schedule.save_interval();
+    initial.train_batch_size = args.per_device_train_batch_size;
+    initial.early_stopping_patience = args.early_stopping_patience.value_or(0);
+    initial.early_stopping_threshold = args.early_stopping_threshold;
+    initial.dataset_identity = dataset_identity(train_data.info());
+    return initial;
+  }
 
-    std::vector<NamedParameter> named;
-    for (const auto& item : task->module().named_parameters()) named.push_back({item.key(), item.value()});
-    AdamWOptions adam{args.learning_rate, args.adam_beta1, args.adam_beta2, args.adam_epsilon,
-                      args.weight_decay};
-    optimizer = std::make_unique<AdamW>(std::move(named), adam);
+  void check_tokenizer() const {
+    if (config.data.tokenizer.empty()) return;
+    const auto tokenizer = data::BertTokenizer::from_folder(config.data.tokenizer);
+    const std::string& prepared_with = train_data.info().vocab_sha256;
+    DTRAIN_CHECK(prepared_with.empty() || tokenizer.vocab_sha256() == prepared_with,
+                 "data.tokenizer: {} has another vocabulary (sha256 {}) than {} was prepared with ({})",
+                 config.data.tokenizer, tokenizer.vocab_sha256(), config.data.train_file, prepared_with);
+  }
 
-    ScheduleOptions schedule_options;
-    schedule_options.kind = parse_schedule_kind(args.lr_scheduler_type);
-    schedule_options.total_steps = total_steps;
-    schedule_options.warmup_steps = resolve_warmup_steps(args.warmup_steps, args.warmup_ratio, total_steps);
-    schedule = std::make_unique<LrSchedule>(schedule_options, args.learning_rate);
+  // Restores the checkpoint `resume_from_checkpoint` names; false when it is "latest" and output_dir
+  // has no complete checkpoint yet (the job starts from scratch).
+  bool resume(const std::string& resume_from_checkpoint) {
+    const DataOrder order{config.data.train_file,           state.dataset_identity,
+                          geometry.global_batch_size(),     sampler->options().seed,
+                          data::initial_position(*sampler), config.training.allow_data_change_on_resume};
+    std::optional<ResumePoint> resumed =
+        checkpointer.resume(resume_from_checkpoint, order, *task, *optimization);
+    if (!resumed) return false;
+    // Progress and the best model come from the checkpoint; the settings are this run's.
+    state.global_step = resumed->state.global_step;
+    state.epoch = resumed->state.epoch;
+    state.best_metric = resumed->state.best_metric;
+    state.best_model_checkpoint = resumed->state.best_model_checkpoint;
+    state.early_stopping_patience_counter = resumed->state.early_stopping_patience_counter;
+    position = resumed->position;
+    if (is_main()) history.restore(resumed->state.log_history);
+    return true;
+  }
 
-    if (device.is_cuda() && (args.fp16 || args.bf16)) {
-      autocast_dtype = args.fp16 ? at::kHalf : at::kBFloat16;
-      if (args.fp16) scaler.emplace();
-    } else if (args.fp16 || args.bf16) {
-      spdlog::warn(
-          "fp16/bf16 compute needs a GPU: computing in fp32 on the CPU (gradients are still "
-          "all-reduced in {})",
-          args.ddp_allreduce_dtype);
+  // log.jsonl continues a resumed run: rewritten to the checkpoint's history (dropping lines a
+  // preempted run logged after its checkpoint), then appended to.
+  void open_history(bool resumed) {
+    const fs::path path = fs::path(config.training.output_dir) / "log.jsonl";
+    if (resumed) {
+      std::string lines;
+      for (const auto& entry : history.entries()) lines += entry.dump() + "\n";
+      write_text_atomically(path, lines);
     }
+    nlohmann::json restored = history.entries();
+    history = LogHistory(path, /*append=*/resumed);
+    history.restore(std::move(restored));
+  }
+
+  // The trainer state as saved: this run's state with its log history.
+  TrainerState snapshot() const {
+    TrainerState saved = state;
+    saved.log_history = history.entries();
+    return saved;
   }
 
   // ---- the steps of Trainer::train(), in the order it calls them ----
-
-  Intervals intervals() const {
-    const TrainingArguments& args = config.training;
-    return {resolve_interval(args.logging_steps, total_steps),
-            resolve_interval(args.eval_steps.value_or(args.logging_steps), total_steps),
-            resolve_interval(args.save_steps, total_steps)};
-  }
 
   data::TrainLoader make_loader() const {
     data::LoaderOptions options;
@@ -417,126 +270,51 @@ struct Trainer::State {
         train_data.num_samples(), total_steps, sampler->steps_per_epoch(), geometry.global_batch_size(),
         args.per_device_train_batch_size, group.size(), args.gradient_accumulation_steps, device.str());
     RunTotals totals;
-    totals.first_step = global_step;
+    totals.first_step = state.global_step;
     return totals;
   }
 
-  void advance(const data::TrainStep& step, const StepResult& result, RunTotals& totals) {
-    ++global_step;
-    position = step.next_position;
-    epoch = static_cast<double>(step.position.epoch) +
-            static_cast<double>(step.step_in_epoch + 1) / static_cast<double>(sampler->steps_per_epoch());
-    totals.loss_sum += result.loss;
-  }
-
-  bool logging_due(const Intervals& every) const {
-    const TrainingArguments& args = config.training;
-    return args.logging_strategy == "steps" &&
-           (global_step % every.logging == 0 || (args.logging_first_step && global_step == 1));
-  }
-
-  bool evaluation_due(const Intervals& every, bool epoch_ended) const {
-    const TrainingArguments& args = config.training;
-    return eval_data && ((args.eval_strategy == "steps" && global_step % every.eval == 0) ||
-                         (args.eval_strategy == "epoch" && epoch_ended));
-  }
-
-  bool save_due(const Intervals& every, bool epoch_ended) const {
-    const TrainingArguments& args = config.training;
-    return (args.save_strategy == "steps" && global_step % every.save == 0) ||
-           (args.save_strategy == "epoch" && epoch_ended);
-  }
-
-  // Evaluates on every rank, logs on rank 0, and returns whether early stopping ends the run
-  // (rank 0 decides; every rank gets the same answer).
-  bool evaluate_and_check_early_stopping() {
-    const TrainingArguments& args = config.training;
-    const tasks::EvaluationOptions options{args.per_device_eval_batch_size, config.data.task_name};
-    nlohmann::json metrics = task->evaluate(*eval_data, *comm, options);
-    metrics["epoch"] = epoch;
-    metrics["step"] = global_step;
-    if (is_main()) spdlog::info("evaluation at step {}: {}", global_step, metrics.dump());
-    history.record(metrics);
-    if (!args.tracks_best_metric()) return false;
-    const bool stop = dist::broadcast_flag(group, is_main() && track_best(metrics), 0);
-    if (stop) {
-      spdlog::info("early stopping at step {}: {} did not improve for {} evaluations", global_step,
-                   args.effective_metric_for_best_model(), *args.early_stopping_patience);
-    }
-    return stop;
-  }
-
-  void report_preemption() const {
-    spdlog::warn(
-        "preempted at step {} (signal {}{}): checkpoint saved to {}, resume with --resume_from_checkpoint "
-        "latest",
-        global_step, preemption.signal_number(), preemption.requested() ? "" : " on another rank",
-        checkpoint_folder(config.training.output_dir, global_step).string());
-  }
-
-  // The summary log line, then rank 0 writes the final (or best) model as a Hugging Face folder.
-  void finish_run(const RunTotals& totals, const Intervals& every) {
-    const TrainingArguments& args = config.training;
-    const double runtime =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - totals.start).count();
-    const int64_t steps_run = global_step - totals.first_step;
-    history.record({{"train_runtime", runtime},
-                    {"train_samples_per_second", steps_run * geometry.global_batch_size() / runtime},
-                    {"train_steps_per_second", steps_run / runtime},
-                    {"train_loss", totals.loss_sum / std::max<int64_t>(1, steps_run)},
-                    {"step", global_step}});
-    if (is_main()) {
-      if (args.load_best_model_at_end && !best_model_checkpoint.empty()) {
-        spdlog::info("loading the best model from {} ({} {})", best_model_checkpoint,
-                     args.effective_metric_for_best_model(), *best_metric);
-        task->load_weights(best_model_checkpoint);
-      }
-      task->save_pretrained(args.output_dir);
-      if (!config.data.tokenizer.empty()) copy_tokenizer_files(config.data.tokenizer, args.output_dir);
-      write_text_atomically(fs::path(args.output_dir) / "trainer_state.json",
-                            trainer_state(every).dump(2) + "\n");
-      spdlog::info("saved the final model to {}", args.output_dir);
-    }
-    dist::wait_for_all_ranks(group);  // no rank exits (and tears MPI down) while rank 0 is still writing
+  // The loss units of the step's whole global batch (every rank, every micro-batch), which every
+  // rank's losses are divided by. Collective.
+  double global_loss_units(const data::TrainStep& step) const {
+    int64_t local = 0;
+    for (const auto& micro : step.micro_batches) local += task->loss_units(micro.batch);
+    double global = 0;
+    for (const double units : comm->all_gather({static_cast<double>(local)})) global += units;
+    DTRAIN_CHECK(global > 0, "step {}: the global batch has no loss units (nothing to learn from)",
+                 state.global_step + 1);
+    return global;
   }
 
   // One optimizer step: forward/backward over this rank's micro-batches, gradient sync at the last
   // one, then clip and update. Each micro-batch's summed loss is divided by the step's loss units
   // over all ranks (times the world size the reducer divides by), so the averaged gradient is that of
-  // the global batch's mean loss however it is split over ranks and micro-batches. The per-step
-  // gather of loss and tokens also carries each rank's preemption flag, so agreeing to stop costs
-  // no extra collective.
+  // the global batch's mean loss however it is split. The per-step gather of loss and tokens also
+  // carries each rank's preemption flag, so agreeing to stop costs no extra collective.
   StepResult train_step(const data::TrainStep& step, StepTimer& timer) {
-    const TrainingArguments& args = config.training;
     task->module().train();
-    int64_t local_units = 0;
-    for (const auto& micro : step.micro_batches) local_units += task->loss_units(micro.batch);
-    double global_units = 0;
-    for (const double units : comm->all_gather({static_cast<double>(local_units)})) global_units += units;
-    DTRAIN_CHECK(global_units > 0, "step {}: the global batch has no loss units to learn from",
-                 global_step + 1);
-    const double loss_scale = scaler ? scaler->scale() : 1.0;
-    const double weight = loss_scale * group.size() / global_units;
+    const double global_units = global_loss_units(step);
+    const double scale = optimization->loss_scale() * group.size() / global_units;
     // Summed on the device and read once per step: an item() per micro-batch would make the host
     // wait for the device inside the accumulation loop. Double, as the host sum it replaces.
     at::Tensor local_loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device));
     double local_tokens = 0;
-    reducer->set_sync(step.micro_batches.empty());  // a rank with no samples still joins the sync
+    optimization->set_sync(step.micro_batches.empty());  // a rank with no samples still joins the sync
     for (size_t i = 0; i < step.micro_batches.size(); ++i) {
       const data::Batch& micro = step.micro_batches[i].batch;
-      reducer->set_sync(i + 1 == step.micro_batches.size());
+      optimization->set_sync(i + 1 == step.micro_batches.size());
       tasks::BatchLoss loss;
       {
-        model::AutocastGuard autocast(autocast_dtype);
+        model::AutocastGuard autocast(optimization->autocast_dtype());
         loss = task->loss(micro);
       }
       timer.lap(Phase::kForward);
-      (loss.sum * weight).backward();
+      (loss.sum * scale).backward();
       local_loss_sum.add_(loss.sum.detach().to(at::kDouble));
       local_tokens += static_cast<double>(micro.num_tokens);
       timer.lap(Phase::kBackward);
     }
-    const bool finite = reducer->finish();
+    const bool finite = optimization->finish_gradients();
     const std::vector<double> totals =
         comm->all_gather({local_loss_sum.item<double>(), local_tokens, preemption.requested() ? 1.0 : 0.0});
     timer.lap(Phase::kCommWait);
@@ -545,26 +323,74 @@ struct Trainer::State {
     for (size_t r = 0; r < totals.size(); r += 3) {
       loss_sum += totals[r], tokens += totals[r + 1], preempted = std::max(preempted, totals[r + 2]);
     }
-    bool take_step = finite;
-    if (scaler) {
-      take_step = scaler->update(!finite);
-      if (take_step) {
-        at::NoGradGuard no_grad;
-        for (auto& parameter : parameters) parameter.mutable_grad().div_(loss_scale);
-      }
-    } else if (!finite) {
-      spdlog::warn("step {}: non-finite gradients on some rank; update skipped on all ranks",
-                   global_step + 1);
-    }
-    double grad_norm = 0;
-    if (take_step) {
-      if (args.max_grad_norm > 0) grad_norm = clip_grad_norm(parameters, args.max_grad_norm);
-      optimizer->set_lr(schedule->lr(global_step));
-      optimizer->step();
-    }
-    optimizer->zero_grad();
+    const double grad_norm = optimization->update(finite, state.global_step);
     timer.lap(Phase::kOptimizer);
     return {loss_sum / global_units, static_cast<int64_t>(tokens), grad_norm, preempted > 0};
+  }
+
+  void advance(const data::TrainStep& step, const StepResult& result, RunTotals& totals) {
+    ++state.global_step;
+    position = step.next_position;
+    state.epoch =
+        static_cast<double>(step.position.epoch) +
+        static_cast<double>(step.step_in_epoch + 1) / static_cast<double>(sampler->steps_per_epoch());
+    totals.loss_sum += result.loss;
+  }
+
+  // Evaluates on every rank, logs on rank 0, and returns whether early stopping ends the run
+  // (rank 0 decides; every rank gets the same answer).
+  bool evaluate_and_check_early_stopping() {
+    const TrainingArguments& args = config.training;
+    const tasks::EvaluationOptions options{args.per_device_eval_batch_size, config.data.task_name};
+    nlohmann::json metrics = task->evaluate(*eval_data, *comm, options);
+    metrics["epoch"] = state.epoch;
+    metrics["step"] = state.global_step;
+    if (is_main()) spdlog::info("evaluation at step {}: {}", state.global_step, metrics.dump());
+    history.record(metrics);
+    if (!best_model.enabled()) return false;
+    const std::string checkpoint = checkpoint_folder(args.output_dir, state.global_step).string();
+    const bool stop =
+        dist::broadcast_flag(group, is_main() && best_model.record(metrics, checkpoint, state), 0);
+    if (stop) {
+      spdlog::info("early stopping at step {}: {} did not improve for {} evaluations", state.global_step,
+                   best_model.metric_name(), *args.early_stopping_patience);
+    }
+    return stop;
+  }
+
+  void save_checkpoint() { checkpointer.save(*task, *optimization, snapshot(), position); }
+
+  void report_preemption() const {
+    spdlog::warn(
+        "preempted at step {} (signal {}{}): checkpoint saved to {}, resume with --resume_from_checkpoint "
+        "latest",
+        state.global_step, preemption.signal_number(), preemption.requested() ? "" : " on another rank",
+        checkpoint_folder(config.training.output_dir, state.global_step).string());
+  }
+
+  // The summary log line, then rank 0 writes the final (or best) model as a Hugging Face folder.
+  void finish_run(const RunTotals& totals) {
+    const TrainingArguments& args = config.training;
+    const double runtime =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - totals.start).count();
+    const int64_t steps_run = state.global_step - totals.first_step;
+    history.record({{"train_runtime", runtime},
+                    {"train_samples_per_second", steps_run * geometry.global_batch_size() / runtime},
+                    {"train_steps_per_second", steps_run / runtime},
+                    {"train_loss", totals.loss_sum / std::max<int64_t>(1, steps_run)},
+                    {"step", state.global_step}});
+    if (is_main()) {
+      if (args.load_best_model_at_end && !state.best_model_checkpoint.empty()) {
+        spdlog::info("loading the best model from {} ({} {})", state.best_model_checkpoint,
+                     best_model.metric_name(), *state.best_metric);
+        task->load_weights(state.best_model_checkpoint);
+      }
+      task->save_pretrained(args.output_dir);
+      if (!config.data.tokenizer.empty()) copy_tokenizer_files(config.data.tokenizer, args.output_dir);
+      snapshot().save(fs::path(args.output_dir) / "trainer_state.json");
+      spdlog::info("saved the final model to {}", args.output_dir);
+    }
+    dist::wait_for_all_ranks(group);  // no rank exits (and tears MPI down) while rank 0 is still writing
   }
 };
 
@@ -594,31 +420,33 @@ Trainer::~Trainer() = default;
 
 void Trainer::train() {
   State& s = *state_;
-  const Intervals every = s.intervals();
   data::TrainLoader loader = s.make_loader();
   ProgressReporter progress(s.total_steps, s.is_main() && !s.config.training.disable_tqdm);
   LogWindow window;
   RunTotals totals = s.start_run();
 
-  while (s.global_step < s.total_steps) {
+  while (s.state.global_step < s.total_steps) {
     window.timer().restart();
     const data::TrainStep step = loader.next();
     window.timer().lap(Phase::kData);
     const StepResult result = s.train_step(step, window.timer());  // forward, backward, sync, update
     s.advance(step, result, totals);
+    const int64_t global_step = s.state.global_step;
+    const double lr = s.optimization->lr(global_step);
     window.add(result, step.global_samples);
-    progress.update(s.global_step, result.loss, s.schedule->lr(s.global_step), window.samples_per_second());
+    progress.update(global_step, result.loss, lr, window.samples_per_second());
 
-    if (s.logging_due(every)) {
-      s.history.record(window.take_entry(s.schedule->lr(s.global_step), s.epoch, s.global_step));
-    }
     const bool epoch_ended = step.next_position.epoch != step.position.epoch;
-    const bool stop_early = s.evaluation_due(every, epoch_ended) && s.evaluate_and_check_early_stopping();
-    if (s.save_due(every, epoch_ended) || result.preempted) s.save_checkpoint(s.trainer_state(every));
+    if (s.schedule.logging_due(global_step, epoch_ended)) {
+      s.history.record(window.take_entry(lr, s.state.epoch, global_step));
+    }
+    const bool stop_early =
+        s.schedule.evaluation_due(global_step, epoch_ended) && s.evaluate_and_check_early_stopping();
+    if (s.schedule.save_due(global_step, epoch_ended) || result.preempted) s.save_checkpoint();
     if (result.preempted) return s.report_preemption();
     if (stop_early) break;
   }
-  s.finish_run(totals, every);
+  s.finish_run(totals);
 }
 
 }  // namespace dtrain::train

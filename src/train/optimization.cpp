@@ -1,0 +1,99 @@
+#include "train/optimization.h"
+
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+#include <torch/nn/module.h>
+
+#include "dist/gradient_reducer.h"
+#include "train/grad_clip.h"
+
+namespace dtrain::train {
+namespace {
+
+std::vector<NamedParameter> named_parameters(torch::nn::Module& module) {
+  std::vector<NamedParameter> named;
+  for (const auto& item : module.named_parameters()) named.push_back({item.key(), item.value()});
+  return named;
+}
+
+AdamWOptions adamw_options(const TrainingArguments& args) {
+  return {args.learning_rate, args.adam_beta1, args.adam_beta2, args.adam_epsilon, args.weight_decay};
+}
+
+ScheduleOptions schedule_options(const TrainingArguments& args, int64_t total_steps) {
+  ScheduleOptions options;
+  options.kind = parse_schedule_kind(args.lr_scheduler_type);
+  options.total_steps = total_steps;
+  options.warmup_steps = resolve_warmup_steps(args.warmup_steps, args.warmup_ratio, total_steps);
+  return options;
+}
+
+dist::ReducerOptions reducer_options(const TrainingArguments& args) {
+  dist::ReducerOptions options;
+  options.bucket_cap_mb = static_cast<double>(args.bucket_cap_bytes()) / (1024.0 * 1024.0);
+  options.fp16_all_reduce = args.ddp_allreduce_dtype == "fp16";
+  return options;
+}
+
+}  // namespace
+
+Optimization::Optimization(const TrainingArguments& args, torch::nn::Module& module, dist::Communicator& comm,
+                           const c10::Device& device, int64_t total_steps)
+    : max_grad_norm_(args.max_grad_norm),
+      parameters_(module.parameters()),
+      reducer_(std::make_unique<dist::GradientReducer>(parameters_, comm, reducer_options(args))),
+      optimizer_(named_parameters(module), adamw_options(args)),
+      schedule_(schedule_options(args, total_steps), args.learning_rate) {
+  if (device.is_cuda() && (args.fp16 || args.bf16)) {
+    autocast_dtype_ = args.fp16 ? at::kHalf : at::kBFloat16;
+    if (args.fp16) scaler_.emplace();
+  } else if (args.fp16 || args.bf16) {
+    spdlog::warn(
+        "fp16/bf16 compute needs a GPU: computing in fp32 on the CPU (gradients are still all-reduced in {})",
+        args.ddp_allreduce_dtype);
+  }
+}
+
+Optimization::~Optimization() = default;
+
+void Optimization::set_sync(bool sync) {
+  reducer_->set_sync(sync);
+}
+
+bool Optimization::finish_gradients() {
+  return reducer_->finish();
+}
+
+double Optimization::update(bool finite, int64_t completed_steps) {
+  bool take_step = finite;
+  if (scaler_) {
+    const double loss_scale = scaler_->scale();
+    take_step = scaler_->update(!finite);
+    if (take_step) {
+      at::NoGradGuard no_grad;
+      for (auto& parameter : parameters_) parameter.mutable_grad().div_(loss_scale);
+    }
+  } else if (!finite) {
+    spdlog::warn("step {}: non-finite gradients on some rank; update skipped on all ranks",
+                 completed_steps + 1);
+  }
+  double grad_norm = 0;
+  if (take_step) {
+    if (max_grad_norm_ > 0) grad_norm = clip_grad_norm(parameters_, max_grad_norm_);
+    optimizer_.set_lr(schedule_.lr(completed_steps));
+    optimizer_.step();
+  }
+  optimizer_.zero_grad();
+  return grad_norm;
+}
+
+std::optional<LossScalerState> Optimization::scaler_state() const {
+  return scaler_ ? std::optional<LossScalerState>(scaler_->state_dict()) : std::nullopt;
+}
+
+void Optimization::load_state(const AdamWState& optimizer, const std::optional<LossScalerState>& scaler) {
+  optimizer_.load_state_dict(optimizer);
+  if (scaler_ && scaler) scaler_->load_state_dict(*scaler);
+}
+
+}  // namespace dtrain::train
