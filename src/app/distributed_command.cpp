@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "dist/job_abort.h"
 #include "dist/process_group.h"
 
 namespace dtrain::app {

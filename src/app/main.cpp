@@ -9,7 +9,7 @@
 
 #include "app/commands.h"
 #include "common/error.h"
-#include "dist/process_group.h"
+#include "dist/job_abort.h"
 
 namespace {
 

@@ -1,6 +1,5 @@
 #include "dist/process_group.h"
 
-#include <cstdlib>
 #include <utility>
 
 #include "dist/mpi_check.h"
@@ -72,19 +71,6 @@ bool ProcessGroup::thread_multiple() const {
 
 void ProcessGroup::barrier() const {
   DTRAIN_MPI_CHECK(MPI_Barrier(handles_->world.get()));
-}
-
-void abort_job(int code) {
-  int initialized = 0, finalized = 0;
-  MPI_Initialized(&initialized);
-  MPI_Finalized(&finalized);
-  if (initialized && !finalized) {
-    int size = 1;
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    if (size > 1) MPI_Abort(MPI_COMM_WORLD, code);
-    MPI_Finalize();
-  }
-  std::exit(code);
 }
 
 std::string mpi_library_version() {

@@ -40,10 +40,6 @@ class ProcessGroup {
   int local_size_ = 1;
 };
 
-// Ends the process with `code`. Under MPI with several ranks it aborts the whole job, so no rank is
-// left waiting in a collective for one that failed; before MPI starts or after it ended it exits.
-[[noreturn]] void abort_job(int code);
-
 // The MPI library's own version line (e.g. "Open MPI v4.1.4, ..."), for `dtrain info`.
 std::string mpi_library_version();
 

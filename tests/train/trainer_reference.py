@@ -92,7 +92,7 @@ def state(dtrain_file, out_file):
     TrainerState with an EarlyStoppingCallback for dtrain to read."""
     with open(dtrain_file) as f:
         written = json.load(f)
-    written.pop("dtrain_dataset")
+    written.pop("dtrain_dataset", None)  # dtrain's own key, where it writes one
     with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
         json.dump(written, f)
         f.flush()
