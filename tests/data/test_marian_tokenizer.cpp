@@ -221,7 +221,9 @@ TEST_F(Multi30k, SpecialTokensLanguageCodesAndFolderVariantsMatchTransformers) {
   // Variants of the shared folder: (1) tokens added as transformers' save_pretrained records them, extra
   // special tokens, a piece renamed in vocab.json (so SentencePiece's piece for it is unknown);
   // (2) a vocab.json without <pad>, which transformers then appends; (3) left truncation and
-  // clean_up_tokenization_spaces; (4) special tokens in a legacy special_tokens_map.json.
+  // clean_up_tokenization_spaces; (4) special and added tokens in a legacy special_tokens_map.json and
+  // added_tokens.json; (5) the
+  // variant (1) as transformers' save_pretrained writes it.
   const fs::path added = *scratch_ / "variant-added";
   copy_folder(folder("shared"), added);
   json vocab = read_json(added / "vocab.json");
@@ -260,13 +262,15 @@ TEST_F(Multi30k, SpecialTokensLanguageCodesAndFolderVariantsMatchTransformers) {
                                                   {"unk_token", "<unk>"},
                                                   {"pad_token", "<pad>"},
                                                   {"additional_special_tokens", {"<e>"}}});
+  write_json(legacy / "added_tokens.json", {{"<added>", vocab_size}});
 
   constexpr int kMaxLength = 12;
   const fs::path expected = *scratch_ / "texts.jsonl";
   const CommandResult generated = testing::run_command(
-      fmt::format("'{}' {} texts {} {} {} {} {} {} {} {} {}", testing::python(), quoted(reference_script()),
-                  kMaxLength, quoted(texts_file), quoted(expected), quoted(folder("shared")),
-                  quoted(folder("separate")), quoted(added), quoted(no_pad), quoted(left), quoted(legacy)));
+      fmt::format("'{}' {} texts {} {} {} {} {} {} {} {} {} '{}=>{}'", testing::python(),
+                  quoted(reference_script()), kMaxLength, quoted(texts_file), quoted(expected),
+                  quoted(folder("shared")), quoted(folder("separate")), quoted(added), quoted(no_pad),
+                  quoted(left), quoted(legacy), added.string(), (*scratch_ / "variant-resaved").string()));
   ASSERT_EQ(generated.exit_code, 0) << generated.output;
 
   std::unique_ptr<Tokenizer> tokenizer;
@@ -288,7 +292,7 @@ TEST_F(Multi30k, SpecialTokensLanguageCodesAndFolderVariantsMatchTransformers) {
     EXPECT_EQ(tokenizer->decode(labels, false), row.at("decoded_with_special").get<std::string>()) << where;
     ++compared;
   }
-  EXPECT_EQ(compared, 6 * static_cast<int>(texts.size()));
+  EXPECT_EQ(compared, 7 * static_cast<int>(texts.size()));
 }
 
 // --- Small folders trained on a corpus made up here (no shared data needed).

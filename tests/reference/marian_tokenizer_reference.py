@@ -9,6 +9,8 @@ texts:  the texts of a JSON list, each encoded as a source and as a target at ma
         decoded with and without skip_special_tokens: {folder, text, input_ids, labels, decoded,
         decoded_with_special}.
         Usage: marian_tokenizer_reference.py texts <max_length> <texts.json> <output.jsonl> <folder>...
+        A folder written "SOURCE=>COPY" is first loaded from SOURCE and saved to COPY with save_pretrained,
+        then used from COPY (a folder as transformers itself writes it).
 For each folder, both first write {folder, vocab_size, length, pad, eos, unk, special_ids, auto_class}:
 the tokenizer's vocab_size, len(tokenizer), special ids, and the class AutoTokenizer loads the folder as.
 """
@@ -79,6 +81,11 @@ def texts(max_length, texts_file, output, *folders):
         items = json.load(f)
     with open(output, "w", encoding="utf-8") as out:
         for folder in folders:
+            if "=>" in folder:
+                from transformers import MarianTokenizer
+
+                source, folder = folder.split("=>")
+                MarianTokenizer.from_pretrained(source).save_pretrained(folder)
             tokenizer, header = load(folder)
             out.write(json.dumps(header) + "\n")
             for text in items:

@@ -162,9 +162,19 @@ class MarianFolderReader {
         read_special_tokens(map, specials);
       });
     }
-    DTRAIN_CHECK(!fs::exists(folder / "added_tokens.json"),
-                 "{}: not supported; save the tokenizer again with transformers' save_pretrained",
-                 (folder / "added_tokens.json").string());
+    // Likewise added_tokens.json, which save_pretrained still writes beside added_tokens_decoder.
+    const fs::path added_path = folder / "added_tokens.json";
+    if (!config.contains("added_tokens_decoder") && fs::is_regular_file(added_path)) {
+      const ordered_json added = read_json_file(added_path);
+      with_context(added_path, [&] {
+        DTRAIN_CHECK(added.is_object(), "must be a JSON object of token -> id");
+        for (const auto& [content, id] : added.items()) {
+          DTRAIN_CHECK(id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() <= INT32_MAX,
+                       "token '{}' has id {}; ids must be integers from 0", content, id.dump());
+          specials.added.push_back({id.get<int32_t>(), content});
+        }
+      });
+    }
     with_context(config_path, [&] {
       for (const auto& [key, token] : specials.named) {
         std::string* field = key == "unk_token"   ? &settings.unk_token
@@ -197,7 +207,7 @@ class MarianFolderReader {
     add_tokens(tokenizer, specials);
     std::vector<std::string> files{"source.spm", "target.spm", "vocab.json"};
     if (tokenizer.settings_.separate_vocabs) files.emplace_back("target_vocab.json");
-    for (const char* name : {"tokenizer_config.json", "special_tokens_map.json"}) {
+    for (const char* name : {"tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"}) {
       if (fs::is_regular_file(folder / name)) files.emplace_back(name);
     }
     tokenizer.model_files_ = std::move(files);

@@ -36,8 +36,8 @@ struct MarianSettings {
 class MarianTokenizer : public Tokenizer {
  public:
   // Loads a Hugging Face Marian folder: source.spm, target.spm, vocab.json (+ target_vocab.json with
-  // separate_vocabs) and tokenizer_config.json / special_tokens_map.json when present. Errors name the
-  // file and the entry.
+  // separate_vocabs) and tokenizer_config.json / special_tokens_map.json / added_tokens.json when
+  // present. Errors name the file and the entry.
   static MarianTokenizer from_folder(const std::filesystem::path& folder);
 
   // Ids of a text without "</s>" and without truncation (transformers' tokenize + convert_tokens_to_ids).

@@ -3,13 +3,11 @@
 #include <fcntl.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -71,8 +69,9 @@ std::vector<std::string> read_training_lines(const fs::path& path, int max_line_
     }
   }
   DTRAIN_CHECK(!in.bad(), "{}: read error", path.string());
-  DTRAIN_CHECK(!lines.empty(), "{}: no text to train on ({} lines: {} empty, {} longer than {} bytes)",
-               path.string(), side.lines, side.empty, side.too_long, max_line_bytes);
+  DTRAIN_CHECK(!lines.empty(),
+               "{}: no text to train on ({} lines: {} empty, {} longer than {} bytes, {} holding U+2047)",
+               path.string(), side.lines, side.empty, side.too_long, max_line_bytes, side.reserved);
   return lines;
 }
 
