@@ -14,6 +14,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/sha256.h"
+#include "data/tokenizers/tokenizer.h"
 #include "model/bert/bert_model.h"
 #include "model/hf/hf_checkpoint.h"
 #include "model/hf/safetensors.h"
@@ -26,8 +27,6 @@ namespace {
 
 constexpr const char* kPrefix = "checkpoint-";
 constexpr const char* kMarker = "checkpoint_complete";
-const char* const kTokenizerFiles[] = {"vocab.txt", "tokenizer_config.json", "tokenizer.json",
-                                       "special_tokens_map.json"};
 
 void fsync_folder(const fs::path& folder) {
   const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -132,10 +131,7 @@ fs::path checkpoint_folder(const fs::path& output_dir, int64_t step) {
 }
 
 void copy_tokenizer_files(const fs::path& tokenizer_folder, const fs::path& destination) {
-  DTRAIN_CHECK(fs::is_regular_file(tokenizer_folder / "vocab.txt"), "data.tokenizer: {} has no vocab.txt",
-               tokenizer_folder.string());
-  for (const char* name : kTokenizerFiles) {
-    if (!fs::is_regular_file(tokenizer_folder / name)) continue;
+  for (const std::string& name : data::load_tokenizer(tokenizer_folder)->model_files()) {
     AtomicFile file(destination / name);
     fs::copy_file(tokenizer_folder / name, file.temporary_path(), fs::copy_options::overwrite_existing);
     file.commit();

@@ -47,8 +47,9 @@ struct ModelFolderExtras {
 
 std::filesystem::path checkpoint_folder(const std::filesystem::path& output_dir, int64_t step);
 
-// Copies the Hugging Face tokenizer files present in `tokenizer_folder` (vocab.txt,
-// tokenizer_config.json, tokenizer.json, special_tokens_map.json) into `destination`, atomically each.
+// Copies the Hugging Face tokenizer files of `tokenizer_folder` (Tokenizer::model_files(): vocab.txt,
+// tokenizer_config.json, ... for BERT; source.spm, target.spm, vocab.json, ... for Marian) into
+// `destination`, atomically each.
 void copy_tokenizer_files(const std::filesystem::path& tokenizer_folder,
                           const std::filesystem::path& destination);
 

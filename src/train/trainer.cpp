@@ -14,7 +14,7 @@
 #include "data/dataset/dataset_reader.h"
 #include "data/loading/loader.h"
 #include "data/loading/train_sampler.h"
-#include "data/tokenizers/bert_tokenizer.h"
+#include "data/tokenizers/tokenizer.h"
 #include "dist/communicator.h"
 #include "dist/gradient_reducer.h"
 #include "dist/parameter_sync.h"
@@ -176,11 +176,16 @@ struct Trainer::State {
 
   void check_tokenizer() const {
     if (config.data.tokenizer.empty()) return;
-    const auto tokenizer = data::BertTokenizer::from_folder(config.data.tokenizer);
+    std::unique_ptr<data::Tokenizer> tokenizer;
+    try {
+      tokenizer = data::load_tokenizer(config.data.tokenizer);
+    } catch (const Error& e) {
+      DTRAIN_FAIL("data.tokenizer: {}", e.what());
+    }
     const std::string& prepared_with = train_data.info().vocab_sha256;
-    DTRAIN_CHECK(prepared_with.empty() || tokenizer.vocab_sha256() == prepared_with,
+    DTRAIN_CHECK(prepared_with.empty() || tokenizer->vocab_sha256() == prepared_with,
                  "data.tokenizer: {} has another vocabulary (sha256 {}) than {} was prepared with ({})",
-                 config.data.tokenizer, tokenizer.vocab_sha256(), config.data.train_file, prepared_with);
+                 config.data.tokenizer, tokenizer->vocab_sha256(), config.data.train_file, prepared_with);
   }
 
   // Restores everything from the checkpoint `resume_from_checkpoint` names; false when it is
