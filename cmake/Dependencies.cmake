@@ -25,6 +25,7 @@ find_package(yaml-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(Torch REQUIRED)
+find_package(Protobuf REQUIRED)  # TensorBoard event files
 
 # The torch wheel ships fmt 12's headers inside its include folder, ahead of /usr/include on the search
 # path; Debian's spdlog needs Debian's fmt 9 (which it links). dtrain includes none of torch's headers

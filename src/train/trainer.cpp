@@ -34,6 +34,7 @@
 #include "train/preemption.h"
 #include "train/progress.h"
 #include "train/rank_agreement.h"
+#include "train/reporting/reporters.h"
 #include "train/rng_state.h"
 #include "train/step_timer.h"
 
@@ -266,6 +267,11 @@ struct Trainer::State {
     nlohmann::json restored = history.entries();
     history = LogHistory(path, /*append=*/resumed);
     history.restore(std::move(restored));
+    for (auto& reporter :
+         reporting::make_reporters(config.training, train_data.num_samples(),
+                                   resumed ? std::optional<int64_t>(global_step) : std::nullopt)) {
+      history.add_reporter(std::move(reporter));
+    }
   }
 
   // Trainer's trainer_state.json (the keys transformers writes), plus what dtrain checks on resume.
@@ -508,6 +514,7 @@ struct Trainer::State {
                     {"train_samples_per_second", steps_run * geometry.global_batch_size() / runtime},
                     {"train_steps_per_second", steps_run / runtime},
                     {"train_loss", totals.loss_sum / std::max<int64_t>(1, steps_run)},
+                    {"epoch", epoch},
                     {"step", global_step}});
     if (is_main()) {
       if (args.load_best_model_at_end && !best_model_checkpoint.empty()) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dtrain::train {
 
@@ -39,6 +40,11 @@ struct TrainingArguments {
   std::string ddp_allreduce_dtype = "fp16";  // dtrain: "fp16" or "fp32"
 
   // Logging, evaluation, checkpoints.
+  // Where the log goes besides log.jsonl: "tensorboard", "all" (= tensorboard) or "none" (Trainer's
+  // default in transformers 5); a single name or a list.
+  std::vector<std::string> report_to{"none"};
+  // TensorBoard's folder; unset: $TENSORBOARD_LOGGING_DIR, else output_dir/runs/<date>_<host> (Trainer's).
+  std::optional<std::string> logging_dir;
   std::string logging_strategy = "steps";
   double logging_steps = 500;
   bool logging_first_step = false;
