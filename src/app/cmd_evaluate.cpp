@@ -18,11 +18,12 @@ struct EvaluateOptions {
   std::string data;
   std::string task_name;
   int64_t batch_size = 32;
+  dist::HealthOptions health;
 };
 
 void run_evaluate(const EvaluateOptions& options, const dist::ProcessGroup& group) {
   const data::DatasetReader reader(options.data);
-  InferenceSetup setup = prepare_inference(group, options.model, reader);
+  InferenceSetup setup = prepare_inference(group, options.model, reader, options.health);
   const data::DatasetInfo& info = reader.info();
   const int64_t model_labels = setup.model->config().num_labels;
   DTRAIN_CHECK(info.task == data::TaskType::regression ? model_labels == 1 : info.num_labels == model_labels,
@@ -47,6 +48,7 @@ const RegisterCommand kEvaluate([](CLI::App& app) -> std::function<void()> {
   sub->add_option("--batch-size", options->batch_size, "Samples per forward pass (per rank)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  add_health_options(*sub, options->health);
   return
       [options] { run_distributed([&](const dist::ProcessGroup& group) { run_evaluate(*options, group); }); };
 });
