@@ -146,7 +146,7 @@ class HealthMonitor::Watch {
     left_.assign(static_cast<std::size_t>(size_), false);
     heartbeat_slots_.resize(static_cast<std::size_t>(size_));
     if (rank_ == 0) {
-      spdlog::info("health monitor: heartbeat every {:g} s, heartbeat_timeout {:g} s, ddp_timeout {:g} s",
+      spdlog::debug("health monitor: heartbeat every {:g} s, heartbeat_timeout {:g} s, ddp_timeout {:g} s",
                    heartbeat_interval_, options_.heartbeat_timeout, options_.ddp_timeout);
     }
     thread_ = std::thread([this] { run_or_abort(); });
