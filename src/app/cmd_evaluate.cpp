@@ -24,6 +24,7 @@ struct EvaluateOptions {
   std::string task_name;
   int64_t batch_size = 32;
   std::string output_dir;
+  dist::HealthOptions health;
 };
 
 // The epoch the model was trained to, as Trainer.evaluate adds it to its metrics: from the
@@ -38,7 +39,7 @@ std::optional<double> trained_epoch(const std::filesystem::path& model) {
 
 void run_evaluate(const EvaluateOptions& options, const dist::ProcessGroup& group) {
   const data::DatasetReader reader(options.data);
-  InferenceSetup setup = prepare_inference(group, options.model, reader);
+  InferenceSetup setup = prepare_inference(group, options.model, reader, options.health);
   const data::DatasetInfo& info = reader.info();
   const int64_t model_labels = setup.model->config().num_labels;
   DTRAIN_CHECK(info.task == data::TaskType::regression ? model_labels == 1 : info.num_labels == model_labels,
@@ -74,6 +75,7 @@ const RegisterCommand kEvaluate([](CLI::App& app) -> std::function<void()> {
   sub->add_option("--output-dir", options->output_dir,
                   "Also save the metrics as DIR/eval_results.json and merge them into DIR/all_results.json "
                   "(the run's output_dir, as run_glue.py does after training)");
+  add_health_options(*sub, options->health);
   return
       [options] { run_distributed([&](const dist::ProcessGroup& group) { run_evaluate(*options, group); }); };
 });

@@ -71,6 +71,10 @@ std::string checkpoint_problem(const std::filesystem::path& folder);
 // skipped with a warning.
 std::optional<std::filesystem::path> latest_complete_checkpoint(const std::filesystem::path& output_dir);
 
+// The checkpoint of output_dir with the highest step that has a completion marker, without
+// verifying its checksums (for a quick look at its settings; resuming verifies).
+std::optional<std::filesystem::path> newest_marked_checkpoint(const std::filesystem::path& output_dir);
+
 // resume_from_checkpoint: "latest" is the newest complete checkpoint in output_dir (nullopt when
 // there is none: a first run of a job that is always submitted with "latest"); anything else is a
 // checkpoint folder, which must be complete (dtrain::Error naming the problem otherwise).

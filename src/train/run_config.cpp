@@ -37,6 +37,9 @@ void visit(TrainingArguments& t, Visitor&& field) {
   field("ddp_allreduce_dtype", t.ddp_allreduce_dtype);
   field("report_to", t.report_to);
   field("logging_dir", t.logging_dir);
+  field("ddp_timeout", t.ddp_timeout);
+  field("heartbeat_timeout", t.heartbeat_timeout);
+  field("max_consecutive_nonfinite_steps", t.max_consecutive_nonfinite_steps);
   field("logging_strategy", t.logging_strategy);
   field("logging_steps", t.logging_steps);
   field("logging_first_step", t.logging_first_step);
@@ -53,6 +56,7 @@ void visit(TrainingArguments& t, Visitor&& field) {
   field("greater_is_better", t.greater_is_better);
   field("resume_from_checkpoint", t.resume_from_checkpoint);
   field("allow_data_change_on_resume", t.allow_data_change_on_resume);
+  field("keep_global_batch_on_resume", t.keep_global_batch_on_resume);
   field("early_stopping_patience", t.early_stopping_patience);
   field("early_stopping_threshold", t.early_stopping_threshold);
   field("seed", t.seed);

@@ -58,6 +58,10 @@ TEST(RunConfig, DefaultsAreHuggingFaceTrainingArguments) {
   EXPECT_FALSE(t.fp16);
   EXPECT_EQ(t.report_to, std::vector<std::string>{"none"});
   EXPECT_FALSE(t.logging_dir.has_value());
+  EXPECT_DOUBLE_EQ(t.ddp_timeout, 1800);  // Trainer's
+  EXPECT_DOUBLE_EQ(t.heartbeat_timeout, 30);
+  EXPECT_EQ(t.max_consecutive_nonfinite_steps, 10);
+  EXPECT_FALSE(t.keep_global_batch_on_resume);
   EXPECT_EQ(config.model.config["hidden_size"], 128);
   EXPECT_EQ(config.data.eval_file, "dev.h5");
 }
@@ -117,6 +121,14 @@ TEST(RunConfig, UnknownKeysAndWrongTypesAreErrorsNamingTheKey) {
   EXPECT_NE(
       expect_error(kMinimal, {"--load_best_model_at_end", "true"}).find("eval_strategy == save_strategy"),
       std::string::npos);
+  EXPECT_NE(expect_error(kMinimal, {"--ddp_timeout", "0"}).find("training.ddp_timeout must be > 0 seconds"),
+            std::string::npos);
+  EXPECT_NE(
+      expect_error(kMinimal, {"--heartbeat_timeout", "-1"}).find("training.heartbeat_timeout must be > 0"),
+      std::string::npos);
+  EXPECT_NE(expect_error(kMinimal, {"--max_consecutive_nonfinite_steps", "0"})
+                .find("training.max_consecutive_nonfinite_steps must be > 0"),
+            std::string::npos);
 }
 
 TEST(RunConfig, ReportToTakesANameOrAListAndLoggingDir) {
