@@ -1,13 +1,18 @@
 // `dtrain evaluate`: a model's eval_loss and metrics on a prepared dataset, printed as one JSON
-// object. Under mpirun every rank evaluates its partition; the numbers do not depend on the rank count.
+// object (and saved as eval_results.json with --output-dir). Under mpirun every rank evaluates its
+// partition; the numbers do not depend on the rank count.
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <optional>
 
 #include "app/commands.h"
 #include "app/distributed_command.h"
 #include "app/inference_setup.h"
 #include "tasks/task.h"
+#include "train/reporting/results_files.h"
 
 namespace dtrain::app {
 namespace {
@@ -17,14 +22,35 @@ struct EvaluateOptions {
   std::string data;
   std::string task_name;
   int64_t batch_size = 32;
+  std::string output_dir;
+  dist::HealthOptions health;
 };
+
+// The epoch the model was trained to, as Trainer.evaluate adds it to its metrics: from the
+// trainer_state.json dtrain saves with a final model or checkpoint, when there is one.
+std::optional<double> trained_epoch(const std::filesystem::path& model) {
+  std::ifstream file(model / "trainer_state.json");
+  if (!file) return std::nullopt;
+  const nlohmann::json state = nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
+  if (!state.is_object() || !state.contains("epoch") || !state["epoch"].is_number()) return std::nullopt;
+  return state["epoch"].get<double>();
+}
 
 void run_evaluate(const EvaluateOptions& options, const dist::ProcessGroup& group) {
   const data::DatasetReader reader(options.data);
-  InferenceSetup setup = prepare_inference(group, options.model, reader, tasks::DatasetRole::kEvaluation);
+  InferenceSetup setup =
+      prepare_inference(group, options.model, reader, tasks::DatasetRole::kEvaluation, options.health);
   const nlohmann::json metrics =
       setup.task->evaluate(reader, *setup.comm, {options.batch_size, options.task_name});
-  if (group.rank() == 0) fmt::print("{}\n", metrics.dump());
+  if (group.rank() != 0) return;
+  fmt::print("{}\n", metrics.dump());
+  if (!options.output_dir.empty()) {
+    // What run_glue.py's final evaluation saves: the metrics, the epoch, merged into all_results.json.
+    nlohmann::json results = metrics;
+    if (const auto epoch = trained_epoch(options.model)) results["epoch"] = *epoch;
+    std::filesystem::create_directories(options.output_dir);
+    train::reporting::save_metrics(options.output_dir, "eval", results);
+  }
 }
 
 const RegisterCommand kEvaluate([](CLI::App& app) -> std::function<void()> {
@@ -40,6 +66,10 @@ const RegisterCommand kEvaluate([](CLI::App& app) -> std::function<void()> {
   sub->add_option("--batch-size", options->batch_size, "Samples per forward pass (per rank)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  sub->add_option("--output-dir", options->output_dir,
+                  "Also save the metrics as DIR/eval_results.json and merge them into DIR/all_results.json "
+                  "(the run's output_dir, as run_glue.py does after training)");
+  add_health_options(*sub, options->health);
   return
       [options] { run_distributed([&](const dist::ProcessGroup& group) { run_evaluate(*options, group); }); };
 });

@@ -1,6 +1,5 @@
 #include "app/distributed_command.h"
 
-#include <cstdio>
 #include <exception>
 
 #include "dist/job_abort.h"
@@ -14,8 +13,7 @@ void run_distributed(const std::function<void(const dist::ProcessGroup&)>& body)
     body(group);
   } catch (const std::exception& e) {
     if (group.size() == 1) throw;  // main() reports it; MPI finalises normally
-    std::fprintf(stderr, "dtrain: error: [rank %d] %s\n", group.rank(), e.what());
-    std::fflush(stderr);
+    dist::log_fatal(e.what());
     dist::abort_job(1);
   }
 }

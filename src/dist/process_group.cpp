@@ -4,6 +4,7 @@
 
 #include "dist/mpi_check.h"
 #include "dist/mpi_handles.h"
+#include "dist/rank_activity.h"
 
 namespace dtrain::dist {
 
@@ -70,6 +71,7 @@ bool ProcessGroup::thread_multiple() const {
 }
 
 void ProcessGroup::barrier() const {
+  const CollectiveScope collective(CollectiveKind::kBarrier, 0);
   DTRAIN_MPI_CHECK(MPI_Barrier(handles_->world.get()));
 }
 

@@ -8,10 +8,12 @@
 #include "common/error.h"
 #include "dist/mpi_check.h"
 #include "dist/mpi_handles.h"
+#include "dist/rank_activity.h"
 
 namespace dtrain::dist {
 
 std::string broadcast_string(const ProcessGroup& group, const std::string& value, int root) {
+  const CollectiveScope collective(CollectiveKind::kBroadcast, static_cast<std::int64_t>(value.size()));
   MPI_Comm comm = world_comm(group);
   unsigned long long length = value.size();
   DTRAIN_MPI_CHECK(MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, root, comm));
@@ -22,6 +24,7 @@ std::string broadcast_string(const ProcessGroup& group, const std::string& value
 }
 
 bool broadcast_flag(const ProcessGroup& group, bool value, int root) {
+  const CollectiveScope collective(CollectiveKind::kBroadcast, sizeof(int));
   int flag = value ? 1 : 0;
   DTRAIN_MPI_CHECK(MPI_Bcast(&flag, 1, MPI_INT, root, world_comm(group)));
   return flag != 0;
@@ -34,6 +37,7 @@ std::vector<std::vector<uint8_t>> gather_bytes(const ProcessGroup& group, const 
   DTRAIN_CHECK(local.size() <= static_cast<size_t>(std::numeric_limits<int>::max()),
                "gather_bytes: {} bytes exceed MPI's count limit", local.size());
   const int count = static_cast<int>(local.size());
+  const CollectiveScope collective(CollectiveKind::kGather, count);
   std::vector<int> counts(is_root ? group.size() : 0);
   DTRAIN_MPI_CHECK(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, root, comm));
   std::vector<int> displacements(counts.size());
@@ -50,6 +54,7 @@ std::vector<std::vector<uint8_t>> gather_bytes(const ProcessGroup& group, const 
 }
 
 void wait_for_all_ranks(const ProcessGroup& group) {
+  const CollectiveScope collective(CollectiveKind::kBarrier, 0);
   MPI_Request request;
   DTRAIN_MPI_CHECK(MPI_Ibarrier(world_comm(group), &request));
   for (int done = 0;;) {

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "dist/process_group.h"
+#include "dist/rank_activity.h"
 #include "dist/rank_agreement.h"
 #include "tasks/task.h"
 #include "train/optimization.h"
@@ -51,6 +52,7 @@ std::optional<ResumePoint> Checkpointer::resume(const std::string& resume_from_c
                                                 Optimization& optimization) const {
   std::string folder;
   if (is_main()) {
+    const dist::PhaseScope verifying(dist::WorkPhase::kCheckpoint);  // checksums: the others wait
     folder = resolve_resume_checkpoint(output_dir_, resume_from_checkpoint).value_or(fs::path()).string();
     if (folder.empty())
       spdlog::info("no complete checkpoint in {} yet: starting from scratch", output_dir_.string());

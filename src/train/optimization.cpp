@@ -64,27 +64,25 @@ bool Optimization::finish_gradients() {
   return reducer_->finish();
 }
 
-double Optimization::update(bool finite, int64_t completed_steps) {
-  bool take_step = finite;
+Optimization::Update Optimization::update(bool finite, bool allowed, int64_t completed_steps) {
+  Update result;
+  result.applied = allowed && (finite || scaler_);
   if (scaler_) {
     const double loss_scale = scaler_->scale();
-    take_step = scaler_->update(!finite);
-    if (take_step) {
+    // The scaler sees every step's overflow vote, also that of a step the policy skips.
+    result.applied = scaler_->update(!finite) && result.applied;
+    if (result.applied) {
       at::NoGradGuard no_grad;
       for (auto& parameter : parameters_) parameter.mutable_grad().div_(loss_scale);
     }
-  } else if (!finite) {
-    spdlog::warn("step {}: non-finite gradients on some rank; update skipped on all ranks",
-                 completed_steps + 1);
   }
-  double grad_norm = 0;
-  if (take_step) {
-    if (max_grad_norm_ > 0) grad_norm = clip_grad_norm(parameters_, max_grad_norm_);
+  if (result.applied) {
+    if (max_grad_norm_ > 0) result.grad_norm = clip_grad_norm(parameters_, max_grad_norm_);
     optimizer_.set_lr(schedule_.lr(completed_steps));
     optimizer_.step();
   }
   optimizer_.zero_grad();
-  return grad_norm;
+  return result;
 }
 
 std::optional<LossScalerState> Optimization::scaler_state() const {

@@ -46,11 +46,17 @@ class Optimization {
   // After the backward of a step's last micro-batch: waits for the averaged gradients. Returns
   // whether they are finite on every rank (the same answer on all ranks).
   bool finish_gradients();
-  // Then unscales (fp16), skips the update when the gradients are not finite (fp16: when the scaler
-  // says so), clips to max_grad_norm, sets the learning rate of update `completed_steps` + 1, steps
-  // AdamW and drops the gradients. Returns the gradient norm before clipping (0 when clipping is off
-  // or the update was skipped).
-  double update(bool finite, int64_t completed_steps);
+  // Whether losses are scaled (fp16), so that overflowing gradients are the scaler's to handle.
+  bool scales_loss() const { return scaler_.has_value(); }
+  struct Update {
+    bool applied = false;
+    double grad_norm = 0;  // before clipping; 0 when clipping is off or the update was skipped
+  };
+  // Then unscales (fp16), skips the update when `allowed` is false (the run's policy for non-finite
+  // steps, NonFiniteSteps) or the gradients are not finite (fp16: when the scaler says so), clips to
+  // max_grad_norm, sets the learning rate of update `completed_steps` + 1, steps AdamW and drops the
+  // gradients.
+  Update update(bool finite, bool allowed, int64_t completed_steps);
 
   // The learning rate of the update after `completed_steps` updates (Trainer logs it after a step).
   double lr(int64_t completed_steps) const { return schedule_.lr(completed_steps); }

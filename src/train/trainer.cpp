@@ -7,17 +7,20 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/fault_injection.h"
 #include "data/dataset/dataset_reader.h"
 #include "data/loading/loader.h"
 #include "data/loading/train_sampler.h"
-#include "data/tokenizers/bert_tokenizer.h"
+#include "data/tokenizers/tokenizer.h"
 #include "dist/communicator.h"
 #include "dist/parameter_sync.h"
 #include "dist/process_group.h"
+#include "dist/rank_activity.h"
 #include "dist/rank_agreement.h"
 #include "model/device.h"
 #include "tasks/task.h"
@@ -26,9 +29,11 @@
 #include "train/checkpoint.h"
 #include "train/checkpointer.h"
 #include "train/log_history.h"
+#include "train/nonfinite_steps.h"
 #include "train/optimization.h"
 #include "train/preemption.h"
 #include "train/progress.h"
+#include "train/reporting/reporters.h"
 #include "train/step_timer.h"
 #include "train/trainer_state.h"
 #include "train/training_schedule.h"
@@ -54,8 +59,9 @@ std::optional<data::DatasetReader> open_if_named(const std::string& file) {
 struct StepResult {
   double loss = 0;  // mean over the global batch's loss units
   int64_t tokens = 0;
-  double grad_norm = 0;    // before clipping; 0 when max_grad_norm is off or the step was skipped
-  bool preempted = false;  // some rank received a preemption signal
+  double grad_norm = 0;         // before clipping; 0 when max_grad_norm is off or the step was skipped
+  bool preempted = false;       // some rank received a preemption signal
+  bool update_skipped = false;  // non-finite loss or gradients (or an fp16 overflow): no update
 };
 
 // What happened since the last log line: one log.jsonl entry's worth of steps.
@@ -63,14 +69,17 @@ class LogWindow {
  public:
   StepTimer& timer() { return timer_; }
   void add(const StepResult& result, int64_t samples) {
-    loss_ += result.loss, ++steps_, samples_ += samples, tokens_ += result.tokens;
+    ++steps_, samples_ += samples, tokens_ += result.tokens;
+    // As Trainer's logging_nan_inf_filter: a non-finite loss is left out of the window's mean.
+    if (std::isfinite(result.loss)) loss_ += result.loss, ++finite_steps_;
+    if (result.update_skipped) ++skipped_steps_;
     if (result.grad_norm > 0) grad_norm_ = result.grad_norm;
   }
   double samples_per_second() const { return samples_ / std::max(seconds(), 1e-9); }
   // The entry Trainer logs (loss averaged over the window), then starts a new window.
   nlohmann::json take_entry(double learning_rate, double epoch, int64_t step) {
     const double elapsed = seconds();
-    nlohmann::json entry = {{"loss", loss_ / static_cast<double>(steps_)},
+    nlohmann::json entry = {{"loss", loss_ / static_cast<double>(finite_steps_)},
                             {"grad_norm", grad_norm_},
                             {"learning_rate", learning_rate},
                             {"epoch", epoch},
@@ -78,7 +87,9 @@ class LogWindow {
                             {"samples_per_second", samples_ / elapsed},
                             {"tokens_per_second", tokens_ / elapsed},
                             {"step_seconds", timer_.take_means(steps_)}};
-    loss_ = 0, steps_ = 0, samples_ = 0, tokens_ = 0, start_ = std::chrono::steady_clock::now();
+    if (skipped_steps_ > 0) entry["skipped_steps"] = skipped_steps_;
+    loss_ = 0, steps_ = 0, finite_steps_ = 0, skipped_steps_ = 0, samples_ = 0, tokens_ = 0;
+    start_ = std::chrono::steady_clock::now();
     return entry;
   }
 
@@ -89,8 +100,13 @@ class LogWindow {
 
   StepTimer timer_;
   double loss_ = 0, grad_norm_ = 0;
-  int64_t steps_ = 0, samples_ = 0, tokens_ = 0;
+  int64_t steps_ = 0, finite_steps_ = 0, skipped_steps_ = 0, samples_ = 0, tokens_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// How often, in optimizer steps, the run logs, evaluates and saves.
+struct Intervals {
+  int64_t logging, eval, save;
 };
 
 // This process's part of the run (a resumed run counts from its checkpoint), for the summary line.
@@ -123,6 +139,7 @@ struct Trainer::State {
   TrainerState state;  // global_step, epoch, best metric, ...; its log_history is `history`'s
   data::TrainPosition position;
   LogHistory history;
+  NonFiniteSteps nonfinite;  // skips, counts and finally stops on non-finite steps
 
   State(RunConfig run_config, const dist::ProcessGroup& process_group,
         const PreemptionWatch& preemption_watch)
@@ -146,7 +163,8 @@ struct Trainer::State {
         checkpointer(group, device, config.training.output_dir, {config.to_yaml(), config.data.tokenizer},
                      config.training.save_total_limit),
         state(initial_state()),
-        position(data::initial_position(*sampler)) {
+        position(data::initial_position(*sampler)),
+        nonfinite(config.training.max_consecutive_nonfinite_steps, config.training.output_dir, is_main()) {
     check_tokenizer();
     const auto& resume_from = config.training.resume_from_checkpoint;
     const bool resumed = resume_from && resume(*resume_from);
@@ -205,11 +223,16 @@ struct Trainer::State {
 
   void check_tokenizer() const {
     if (config.data.tokenizer.empty()) return;
-    const auto tokenizer = data::BertTokenizer::from_folder(config.data.tokenizer);
+    std::unique_ptr<data::Tokenizer> tokenizer;
+    try {
+      tokenizer = data::load_tokenizer(config.data.tokenizer);
+    } catch (const Error& e) {
+      DTRAIN_FAIL("data.tokenizer: {}", e.what());
+    }
     const std::string& prepared_with = train_data.info().vocab_sha256;
-    DTRAIN_CHECK(prepared_with.empty() || tokenizer.vocab_sha256() == prepared_with,
+    DTRAIN_CHECK(prepared_with.empty() || tokenizer->vocab_sha256() == prepared_with,
                  "data.tokenizer: {} has another vocabulary (sha256 {}) than {} was prepared with ({})",
-                 config.data.tokenizer, tokenizer.vocab_sha256(), config.data.train_file, prepared_with);
+                 config.data.tokenizer, tokenizer->vocab_sha256(), config.data.train_file, prepared_with);
   }
 
   // Restores the checkpoint `resume_from_checkpoint` names; false when it is "latest" and output_dir
@@ -244,6 +267,11 @@ struct Trainer::State {
     nlohmann::json restored = history.entries();
     history = LogHistory(path, /*append=*/resumed);
     history.restore(std::move(restored));
+    for (auto& reporter :
+         reporting::make_reporters(config.training, train_data.num_samples(),
+                                   resumed ? std::optional<int64_t>(state.global_step) : std::nullopt)) {
+      history.add_reporter(std::move(reporter));
+    }
   }
 
   // The trainer state as saved: this run's state with its log history.
@@ -303,29 +331,41 @@ struct Trainer::State {
     for (size_t i = 0; i < step.micro_batches.size(); ++i) {
       const data::Batch& micro = step.micro_batches[i].batch;
       optimization->set_sync(i + 1 == step.micro_batches.size());
+      dist::RankActivity::process().set_phase(dist::WorkPhase::kForward);
       tasks::BatchLoss loss;
       {
         model::AutocastGuard autocast(optimization->autocast_dtype());
         loss = task->loss(micro);
       }
+      if (faults::nan_loss(state.global_step + 1))
+        loss.sum = loss.sum * std::numeric_limits<double>::quiet_NaN();
       timer.lap(Phase::kForward);
+      dist::RankActivity::process().set_phase(dist::WorkPhase::kBackward);
       (loss.sum * scale).backward();
       local_loss_sum.add_(loss.sum.detach().to(at::kDouble));
       local_tokens += static_cast<double>(micro.num_tokens);
       timer.lap(Phase::kBackward);
     }
+    dist::RankActivity::process().set_phase(dist::WorkPhase::kCommunication);
     const bool finite = optimization->finish_gradients();
     const std::vector<double> totals =
         comm->all_gather({local_loss_sum.item<double>(), local_tokens, preemption.requested() ? 1.0 : 0.0});
     timer.lap(Phase::kCommWait);
 
+    dist::RankActivity::process().set_phase(dist::WorkPhase::kOptimizer);
     double loss_sum = 0, tokens = 0, preempted = 0;
+    std::vector<double> rank_loss_sums;
     for (size_t r = 0; r < totals.size(); r += 3) {
       loss_sum += totals[r], tokens += totals[r + 1], preempted = std::max(preempted, totals[r + 2]);
+      rank_loss_sums.push_back(totals[r]);
     }
-    const double grad_norm = optimization->update(finite, state.global_step);
+    // Every rank sees the same losses and gradient vote, so all skip (or all stop) together.
+    const bool allowed =
+        nonfinite.record(state.global_step + 1, rank_loss_sums, finite || optimization->scales_loss());
+    const Optimization::Update update = optimization->update(finite, allowed, state.global_step);
     timer.lap(Phase::kOptimizer);
-    return {loss_sum / global_units, static_cast<int64_t>(tokens), grad_norm, preempted > 0};
+    return {loss_sum / global_units, static_cast<int64_t>(tokens), update.grad_norm, preempted > 0,
+            !update.applied};
   }
 
   void advance(const data::TrainStep& step, const StepResult& result, RunTotals& totals) {
@@ -334,12 +374,17 @@ struct Trainer::State {
     state.epoch =
         static_cast<double>(step.position.epoch) +
         static_cast<double>(step.step_in_epoch + 1) / static_cast<double>(sampler->steps_per_epoch());
-    totals.loss_sum += result.loss;
+    // As Trainer's logging_nan_inf_filter: a non-finite loss counts as the mean of the steps before.
+    const int64_t steps_before = state.global_step - 1 - totals.first_step;
+    totals.loss_sum += std::isfinite(result.loss) ? result.loss
+                       : steps_before > 0         ? totals.loss_sum / static_cast<double>(steps_before)
+                                                  : 0.0;
   }
 
   // Evaluates on every rank, logs on rank 0, and returns whether early stopping ends the run
   // (rank 0 decides; every rank gets the same answer).
   bool evaluate_and_check_early_stopping() {
+    const dist::PhaseScope evaluating(dist::WorkPhase::kEvaluation);
     const TrainingArguments& args = config.training;
     const tasks::EvaluationOptions options{args.per_device_eval_batch_size, config.data.task_name};
     nlohmann::json metrics = task->evaluate(*eval_data, *comm, options);
@@ -358,7 +403,10 @@ struct Trainer::State {
     return stop;
   }
 
-  void save_checkpoint() { checkpointer.save(*task, *optimization, snapshot(), position); }
+  void save_checkpoint() {
+    const dist::PhaseScope saving(dist::WorkPhase::kCheckpoint);  // the others may wait for rank 0
+    checkpointer.save(*task, *optimization, snapshot(), position);
+  }
 
   void report_preemption() const {
     spdlog::warn(
@@ -370,6 +418,7 @@ struct Trainer::State {
 
   // The summary log line, then rank 0 writes the final (or best) model as a Hugging Face folder.
   void finish_run(const RunTotals& totals) {
+    dist::RankActivity::process().set_phase(dist::WorkPhase::kFinishing);  // rank 0 saves, the others wait
     const TrainingArguments& args = config.training;
     const double runtime =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - totals.start).count();
@@ -378,6 +427,7 @@ struct Trainer::State {
                     {"train_samples_per_second", steps_run * geometry.global_batch_size() / runtime},
                     {"train_steps_per_second", steps_run / runtime},
                     {"train_loss", totals.loss_sum / std::max<int64_t>(1, steps_run)},
+                    {"epoch", state.epoch},
                     {"step", state.global_step}});
     if (is_main()) {
       if (args.load_best_model_at_end && !state.best_model_checkpoint.empty()) {
@@ -397,6 +447,7 @@ struct Trainer::State {
 Trainer::Trainer(RunConfig config, const dist::ProcessGroup& group, const PreemptionWatch& preemption) {
   const TrainingArguments& args = config.training;
   if (group.rank() == 0) {
+    const dist::PhaseScope checking(dist::WorkPhase::kCheckpoint);  // checksums: the others wait
     // A new run would rotate away the checkpoints of the run that is there (as run_glue.py refuses).
     const auto previous =
         args.resume_from_checkpoint ? std::nullopt : latest_complete_checkpoint(args.output_dir);
@@ -426,6 +477,10 @@ void Trainer::train() {
   RunTotals totals = s.start_run();
 
   while (s.state.global_step < s.total_steps) {
+    // Where this rank is, for the health monitor's diagnoses; then faults injected for tests.
+    dist::RankActivity::process().set_step(s.state.global_step + 1);
+    dist::RankActivity::process().set_phase(dist::WorkPhase::kData);
+    faults::at(faults::Point::kStepStart, s.state.global_step + 1);
     window.timer().restart();
     const data::TrainStep step = loader.next();
     window.timer().lap(Phase::kData);
