@@ -14,6 +14,7 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/sha256.h"
+#include "data/tokenizers/bert_tokenizer.h"
 #include "model/bert/bert_model.h"
 #include "model/hf/hf_checkpoint.h"
 #include "model/hf/safetensors.h"
@@ -135,11 +136,17 @@ void copy_tokenizer_files(const fs::path& tokenizer_folder, const fs::path& dest
   DTRAIN_CHECK(fs::is_regular_file(tokenizer_folder / "vocab.txt"), "data.tokenizer: {} has no vocab.txt",
                tokenizer_folder.string());
   for (const char* name : kTokenizerFiles) {
-    if (!fs::is_regular_file(tokenizer_folder / name)) continue;
-    AtomicFile file(destination / name);
-    fs::copy_file(tokenizer_folder / name, file.temporary_path(), fs::copy_options::overwrite_existing);
-    file.commit();
+    if (fs::is_regular_file(tokenizer_folder / name))
+      copy_file_atomically(tokenizer_folder / name, destination / name);
   }
+  const bool has_config = fs::is_regular_file(tokenizer_folder / "tokenizer_config.json");
+  const bool has_special_tokens = fs::is_regular_file(tokenizer_folder / "special_tokens_map.json");
+  if (has_config && has_special_tokens) return;
+  const data::TokenizerSettings settings = data::BertTokenizer::from_folder(tokenizer_folder).settings();
+  if (!has_config)
+    write_text_atomically(destination / "tokenizer_config.json", settings.hf_tokenizer_config());
+  if (!has_special_tokens)
+    write_text_atomically(destination / "special_tokens_map.json", settings.hf_special_tokens_map());
 }
 
 fs::path write_checkpoint(const fs::path& output_dir, const model::BertForSequenceClassificationImpl& model,

@@ -48,7 +48,9 @@ struct ModelFolderExtras {
 std::filesystem::path checkpoint_folder(const std::filesystem::path& output_dir, int64_t step);
 
 // Copies the Hugging Face tokenizer files present in `tokenizer_folder` (vocab.txt,
-// tokenizer_config.json, tokenizer.json, special_tokens_map.json) into `destination`, atomically each.
+// tokenizer_config.json, tokenizer.json, special_tokens_map.json) into `destination`, atomically each,
+// and writes tokenizer_config.json and special_tokens_map.json from the tokenizer's settings where the
+// folder has none (a bare vocab.txt), so that AutoTokenizer tokenizes as the data was prepared.
 void copy_tokenizer_files(const std::filesystem::path& tokenizer_folder,
                           const std::filesystem::path& destination);
 
