@@ -168,7 +168,9 @@ fs::path write_checkpoint(const fs::path& output_dir, const model::BertForSequen
         json{{"scale", snapshot.scaler->scale}, {"good_steps", snapshot.scaler->good_steps}}.dump(2) + "\n");
   }
   write_rng_states(temporary, snapshot.rng_states);
-  write_text_atomically(temporary / "data_position.json", json(snapshot.position).dump(2) + "\n");
+  json position = snapshot.position;
+  if (!snapshot.dataset.is_null()) position["dataset"] = snapshot.dataset;
+  write_text_atomically(temporary / "data_position.json", position.dump(2) + "\n");
   write_text_atomically(temporary / "trainer_state.json", snapshot.trainer_state.dump(2) + "\n");
   write_text_atomically(temporary / "training_config.yaml", extras.config_yaml);
 
@@ -247,7 +249,10 @@ TrainerSnapshot read_checkpoint(const fs::path& folder, model::BertForSequenceCl
   snapshot.trainer_state = read_json(folder / "trainer_state.json");
   try {
     snapshot.global_step = snapshot.trainer_state.at("global_step").get<int64_t>();
-    snapshot.position = read_json(folder / "data_position.json").get<data::TrainPosition>();
+    const json position = read_json(folder / "data_position.json");
+    snapshot.position = position.get<data::TrainPosition>();
+    // Checkpoints of earlier versions kept the dataset's identity in trainer_state.json.
+    snapshot.dataset = position.value("dataset", snapshot.trainer_state.value("dtrain_dataset", json()));
     if (fs::is_regular_file(folder / "scaler.json")) {
       const json scaler = read_json(folder / "scaler.json");
       snapshot.scaler =

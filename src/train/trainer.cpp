@@ -151,6 +151,7 @@ struct Trainer::State {
   // Rank 0's view of evaluations: the best value of metric_for_best_model, where it was saved,
   // and EarlyStoppingCallback's counter.
   std::optional<double> best_metric;
+  std::optional<int64_t> best_global_step;
   std::string best_model_checkpoint;
   int64_t early_stopping_counter = 0;
 
@@ -199,7 +200,7 @@ struct Trainer::State {
 
     TrainerSnapshot snapshot = read_checkpoint(folder, *model);
     const nlohmann::json& state = snapshot.trainer_state;
-    const nlohmann::json saved_dataset = state.value("dtrain_dataset", nlohmann::json());
+    const nlohmann::json& saved_dataset = snapshot.dataset;
     const bool same_data = saved_dataset == dataset_identity(train_data.info()) &&
                            snapshot.position.global_batch_size == geometry.global_batch_size() &&
                            snapshot.position.seed == sampler->options().seed;
@@ -238,6 +239,10 @@ struct Trainer::State {
         best.is_string()) {
       best_model_checkpoint = best.get<std::string>();
     }
+    if (const nlohmann::json best = state.value("best_global_step", nlohmann::json());
+        best.is_number_integer()) {
+      best_global_step = best.get<int64_t>();
+    }
     early_stopping_counter = state.value("stateful_callbacks", nlohmann::json::object())
                                  .value("EarlyStoppingCallback", nlohmann::json::object())
                                  .value("attributes", nlohmann::json::object())
@@ -263,12 +268,32 @@ struct Trainer::State {
     history.restore(std::move(restored));
   }
 
-  // Trainer's trainer_state.json (the keys transformers writes), plus what dtrain checks on resume.
+  // Trainer's trainer_state.json: every key of transformers' TrainerState and nothing else, so that
+  // TrainerState.load_from_json reads it.
   nlohmann::json trainer_state(const Intervals& every) const {
     const TrainingArguments& args = config.training;
     const auto epochs =
         static_cast<int64_t>(std::ceil(static_cast<double>(total_steps) / sampler->steps_per_epoch()));
-    return {{"best_metric", best_metric ? nlohmann::json(*best_metric) : nlohmann::json()},
+    const bool stopping_early =
+        args.early_stopping_patience && early_stopping_counter >= *args.early_stopping_patience;
+    // TrainerControl's flags as the Trainer saves them: a checkpoint is written while should_save.
+    nlohmann::json callbacks = {{"TrainerControl",
+                                 {{"args",
+                                   {{"should_epoch_stop", false},
+                                    {"should_evaluate", false},
+                                    {"should_log", false},
+                                    {"should_save", true},
+                                    {"should_training_stop", global_step >= total_steps || stopping_early}}},
+                                  {"attributes", nlohmann::json::object()}}}};
+    if (args.early_stopping_patience) {
+      callbacks["EarlyStoppingCallback"] = {
+          {"args",
+           {{"early_stopping_patience", *args.early_stopping_patience},
+            {"early_stopping_threshold", args.early_stopping_threshold}}},
+          {"attributes", {{"early_stopping_patience_counter", early_stopping_counter}}}};
+    }
+    return {{"best_global_step", best_global_step ? nlohmann::json(*best_global_step) : nlohmann::json()},
+            {"best_metric", best_metric ? nlohmann::json(*best_metric) : nlohmann::json()},
             {"best_model_checkpoint",
              best_model_checkpoint.empty() ? nlohmann::json() : nlohmann::json(best_model_checkpoint)},
             {"epoch", epoch},
@@ -283,17 +308,11 @@ struct Trainer::State {
             {"num_input_tokens_seen", 0},
             {"num_train_epochs", epochs},
             {"save_steps", every.save},
-            {"stateful_callbacks",
-             {{"EarlyStoppingCallback",
-               {{"args",
-                 {{"early_stopping_patience", args.early_stopping_patience.value_or(0)},
-                  {"early_stopping_threshold", args.early_stopping_threshold}}},
-                {"attributes", {{"early_stopping_patience_counter", early_stopping_counter}}}}}}},
+            {"stateful_callbacks", callbacks},
             {"total_flos", 0},
             {"train_batch_size", args.per_device_train_batch_size},
             {"trial_name", nullptr},
-            {"trial_params", nullptr},
-            {"dtrain_dataset", dataset_identity(train_data.info())}};
+            {"trial_params", nullptr}};
   }
 
   // Collective: every rank contributes its RNG state, rank 0 writes output_dir/checkpoint-<step>
@@ -307,6 +326,7 @@ struct Trainer::State {
       snapshot.optimizer = optimizer->state_dict();
       if (scaler) snapshot.scaler = scaler->state_dict();
       snapshot.position = position;
+      snapshot.dataset = dataset_identity(train_data.info());
       snapshot.trainer_state = state;
       const fs::path folder =
           write_checkpoint(args.output_dir, *model, snapshot, {config.to_yaml(), config.data.tokenizer});
@@ -339,6 +359,7 @@ struct Trainer::State {
     }
     if (better) {
       best_metric = value;
+      best_global_step = global_step;
       best_model_checkpoint = checkpoint_folder(args.output_dir, global_step).string();
     }
     return args.early_stopping_patience && early_stopping_counter >= *args.early_stopping_patience;
