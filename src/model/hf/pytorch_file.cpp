@@ -153,7 +153,7 @@ std::vector<std::pair<std::string, PickledTensor>> read_legacy(const fs::path& p
     DTRAIN_CHECK(
         count == found->second.numel && size <= bytes.size() - position,
         "{}: storage '{}' should hold {} elements ({} bytes) but holds {} with {} bytes left in the file "
-                 "(truncated?)",
+        "(truncated?)",
         source, key, found->second.numel, size, count, bytes.size() - position);
     storages.emplace(key, StorageBytes{mapped.data() + position, size});
     position += size;
