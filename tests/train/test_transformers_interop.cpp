@@ -84,12 +84,14 @@ TEST(TransformersInterop, GlueModelFoldersLoadInTransformersWithPredictsLogits) 
   expect_modes_follow_umask(out, 027);
 
   std::string folders;
-  for (const fs::path folder : {out, out / "checkpoint-3"}) {  // checkpoint-6 holds the final weights
+  for (const fs::path folder : {out, out / "checkpoint-3"}) {
     const fs::path predictions = dir / (folder.filename().string() + "-logits.h5");
     run_checked("OMP_NUM_THREADS=1 " + dtrain + " predict --model " + folder.string() + " --data " +
                 (dir / "dev.h5").string() + " --output " + predictions.string());
     folders += " " + folder.string() + "=" + predictions.string();
   }
+  // checkpoint-6 holds the final weights: it must give the final model's predictions.
+  folders += " " + (out / "checkpoint-6").string() + "=" + (dir / "out-logits.h5").string();
   const auto checked =
       run_checked("HF_HUB_OFFLINE=1 " + interop_script() + " --dataset " + (dir / "dev.h5").string() +
                   " --table " + (shared / "glue/RTE/dev.tsv").string() +
@@ -119,7 +121,7 @@ TEST(TransformersInterop, BareVocabularyGetsTokenizerFilesAndTheUmaskIsFollowed)
   run_checked("HF_HUB_OFFLINE=1 " + interop_script() + " --dataset " + (dir / "synth/dev.h5").string() +
               " --table " + (dir / "synth/dev.tsv").string() +
               " --text-a sentence1 --text-b sentence2 --max-length 64 " + out.string() + " " +
-              (out / "checkpoint-3").string());
+              (out / "checkpoint-3").string() + " " + (out / "checkpoint-6").string());
 }
 
 }  // namespace
