@@ -27,6 +27,7 @@ bool BestModelPolicy::record(const nlohmann::json& metrics, const std::string& c
   }
   if (better) {
     state.best_metric = value;
+    state.best_global_step = state.global_step;
     state.best_model_checkpoint = checkpoint;
   }
   return patience_ && state.early_stopping_patience_counter >= *patience_;

@@ -34,6 +34,7 @@ void Checkpointer::save(const tasks::Task& task, const Optimization& optimizatio
     snapshot.optimizer = optimization.optimizer_state();
     snapshot.scaler = optimization.scaler_state();
     snapshot.position = position;
+    snapshot.dataset = state.dataset_identity;
     snapshot.trainer_state = state.to_json();
     const fs::path folder = write_checkpoint(output_dir_, task, snapshot, extras_);
     spdlog::info("saved checkpoint {}", folder.string());
@@ -63,7 +64,7 @@ std::optional<ResumePoint> Checkpointer::resume(const std::string& resume_from_c
   TrainerSnapshot snapshot = read_checkpoint(folder, task);
   ResumePoint resumed{folder, TrainerState::from_json(snapshot.trainer_state, folder + "/trainer_state.json"),
                       snapshot.position};
-  const nlohmann::json& saved_dataset = resumed.state.dataset_identity;
+  const nlohmann::json& saved_dataset = snapshot.dataset;
   const bool same_data = saved_dataset == order.dataset_identity &&
                          snapshot.position.global_batch_size == order.global_batch_size &&
                          snapshot.position.seed == order.seed;

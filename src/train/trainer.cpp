@@ -248,6 +248,7 @@ struct Trainer::State {
     state.global_step = resumed->state.global_step;
     state.epoch = resumed->state.epoch;
     state.best_metric = resumed->state.best_metric;
+    state.best_global_step = resumed->state.best_global_step;
     state.best_model_checkpoint = resumed->state.best_model_checkpoint;
     state.early_stopping_patience_counter = resumed->state.early_stopping_patience_counter;
     position = resumed->position;

@@ -40,7 +40,26 @@ const json* member(const json& object, const char* key) {
 }  // namespace
 
 json TrainerState::to_json() const {
-  return {{"best_metric", best_metric ? json(*best_metric) : json()},
+  const bool stopping_early =
+      early_stopping_patience > 0 && early_stopping_patience_counter >= early_stopping_patience;
+  // TrainerControl's flags as Trainer saves them with a checkpoint: written while should_save.
+  json callbacks = {{"TrainerControl",
+                     {{"args",
+                       {{"should_epoch_stop", false},
+                        {"should_evaluate", false},
+                        {"should_log", false},
+                        {"should_save", true},
+                        {"should_training_stop", global_step >= max_steps || stopping_early}}},
+                      {"attributes", json::object()}}}};
+  if (early_stopping_patience > 0) {
+    callbacks["EarlyStoppingCallback"] = {
+        {"args",
+         {{"early_stopping_patience", early_stopping_patience},
+          {"early_stopping_threshold", early_stopping_threshold}}},
+        {"attributes", {{"early_stopping_patience_counter", early_stopping_patience_counter}}}};
+  }
+  return {{"best_global_step", best_global_step ? json(*best_global_step) : json()},
+          {"best_metric", best_metric ? json(*best_metric) : json()},
           {"best_model_checkpoint", best_model_checkpoint.empty() ? json() : json(best_model_checkpoint)},
           {"epoch", epoch},
           {"eval_steps", eval_steps},
@@ -54,17 +73,11 @@ json TrainerState::to_json() const {
           {"num_input_tokens_seen", 0},
           {"num_train_epochs", num_train_epochs},
           {"save_steps", save_steps},
-          {"stateful_callbacks",
-           {{"EarlyStoppingCallback",
-             {{"args",
-               {{"early_stopping_patience", early_stopping_patience},
-                {"early_stopping_threshold", early_stopping_threshold}}},
-              {"attributes", {{"early_stopping_patience_counter", early_stopping_patience_counter}}}}}}},
+          {"stateful_callbacks", callbacks},
           {"total_flos", 0},
           {"train_batch_size", train_batch_size},
           {"trial_name", nullptr},
-          {"trial_params", nullptr},
-          {"dtrain_dataset", dataset_identity}};
+          {"trial_params", nullptr}};
 }
 
 TrainerState TrainerState::from_json(const json& object, const std::string& source) {
@@ -74,6 +87,7 @@ TrainerState TrainerState::from_json(const json& object, const std::string& sour
   read(object, "epoch", state.epoch, source);
   read(object, "log_history", state.log_history, source);
   read(object, "best_metric", state.best_metric, source);
+  read(object, "best_global_step", state.best_global_step, source);
   read(object, "best_model_checkpoint", state.best_model_checkpoint, source);
   read(object, "max_steps", state.max_steps, source);
   read(object, "num_train_epochs", state.num_train_epochs, source);

@@ -19,6 +19,7 @@ struct TrainerState {
   // The best evaluation of metric_for_best_model so far, the checkpoint of its step (empty: none),
   // and EarlyStoppingCallback's count of evaluations since the last improvement.
   std::optional<double> best_metric;
+  std::optional<int64_t> best_global_step;
   std::string best_model_checkpoint;
   int64_t early_stopping_patience_counter = 0;
 
@@ -34,14 +35,17 @@ struct TrainerState {
   double early_stopping_threshold = 0;
 
   // dtrain's addition: what identifies the training data (source file, its SHA-256, sample count),
-  // so that a run is not resumed on other data unnoticed.
+  // so that a run is not resumed on other data unnoticed. Checkpoints keep it in data_position.json,
+  // beside the position it belongs to; to_json leaves it out.
   nlohmann::json dataset_identity;
 
-  // trainer_state.json: every key transformers' TrainerState.save_to_json writes (no flops, no
-  // hyper-parameter search, this process as world process zero), plus "dtrain_dataset".
+  // trainer_state.json: exactly the keys transformers' TrainerState.save_to_json writes (no flops, no
+  // hyper-parameter search, this process as world process zero), so TrainerState.load_from_json
+  // reads it; stateful_callbacks holds TrainerControl, and EarlyStoppingCallback when patience > 0.
   nlohmann::json to_json() const;
-  // Reads what to_json or transformers wrote; absent keys keep their defaults, `null`s of optional
-  // ones too. Throws dtrain::Error naming `source` and the key when a value has the wrong type.
+  // Reads what to_json or transformers wrote (and the "dtrain_dataset" key of earlier dtrain
+  // versions); absent keys keep their defaults, `null`s of optional ones too. Throws dtrain::Error naming
+  // `source` and the key when a value has the wrong type.
   static TrainerState from_json(const nlohmann::json& json, const std::string& source = "trainer_state.json");
 
   // to_json, indented as Trainer writes it, written atomically.

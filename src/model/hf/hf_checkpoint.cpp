@@ -9,6 +9,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "model/hf/model_weights.h"
 #include "model/hf/safetensors.h"
 
 namespace dtrain::model {
@@ -24,18 +25,6 @@ bool starts_with(std::string_view text, std::string_view prefix) {
 }
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
-// The weights file of a folder, preferring a single file over an index as transformers does.
-fs::path weights_file(const fs::path& folder) {
-  DTRAIN_CHECK(fs::is_directory(folder), "model folder {} does not exist", folder.string());
-  for (const char* name : {"model.safetensors", "model.safetensors.index.json"})
-    if (fs::exists(folder / name)) return folder / name;
-  DTRAIN_CHECK(!fs::exists(folder / "pytorch_model.bin"),
-               "{} holds only pytorch_model.bin; dtrain reads safetensors (re-save it with transformers' "
-               "save_pretrained(dir, safe_serialization=True))",
-               folder.string());
-  DTRAIN_FAIL("{} has neither model.safetensors nor model.safetensors.index.json", folder.string());
 }
 
 // The parameter name a checkpoint tensor maps to: TF-era LayerNorm.gamma/.beta become .weight/.bias,
@@ -67,6 +56,52 @@ std::string shape_text(at::IntArrayRef shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 
+// Buffers older checkpoints stored and models now compute (transformers made them non-persistent and
+// skips them without a word when loading).
+bool is_computed_buffer(std::string_view name) {
+  return name == "position_ids" || ends_with(name, ".position_ids") || ends_with(name, "rotary_emb.inv_freq");
+}
+
+// transformers' loading report (utils/loading_report.py), character for character: a table of the
+// checkpoint tensors the model did not use and of the parameters the checkpoint lacked, then what
+// each status means.
+std::string loading_report(const std::string& architecture, const fs::path& folder,
+                           const WeightLoadReport& report) {
+  // transformers gives UNEXPECTED rows two empty detail cells and MISSING rows one, and keeps as many
+  // columns as its shortest row has.
+  const size_t columns = report.newly_initialized.empty() ? 4 : 3;
+  std::vector<std::vector<std::string>> rows = {{"Key", "Status", "", ""}};
+  for (const auto& name : report.unused) rows.push_back({name, "UNEXPECTED", "", ""});
+  for (const auto& name : report.newly_initialized) rows.push_back({name, "MISSING", "", ""});
+  std::vector<size_t> widths(columns, 0);
+  for (const auto& row : rows)
+    for (size_t column = 0; column < columns; ++column)
+      widths[column] = std::max(widths[column], row[column].size());
+  auto line = [&](const std::vector<std::string>& cells, const char* separator) {
+    std::string text;
+    for (size_t column = 0; column < columns; ++column)
+      text += fmt::format("{}{:<{}}", column ? separator : "", cells[column], widths[column]);
+    return text + "\n";
+  };
+  std::string text =
+      fmt::format("{} LOAD REPORT from: {}\n", architecture, folder.string()) + line(rows[0], " | ");
+  std::vector<std::string> rule;
+  for (size_t width : widths) rule.emplace_back(width, '-');
+  rule.resize(4);
+  text += line(rule, "-+-");
+  for (size_t row = 1; row < rows.size(); ++row) text += line(rows[row], " | ");
+  text += "\nNotes:";
+  if (!report.unused.empty())
+    text +=
+        "\n- UNEXPECTED:\tcan be ignored when loading from different task/architecture; not ok if you expect "
+        "identical arch.";
+  if (!report.newly_initialized.empty())
+    text +=
+        "\n- MISSING:\tthose params were newly initialized because missing from the checkpoint. Consider "
+        "training on your downstream task.";
+  return text;
+}
+
 }  // namespace
 
 nlohmann::json read_config_json(const fs::path& folder) {
@@ -87,7 +122,7 @@ BertConfig read_hf_config(const fs::path& folder) {
 
 WeightLoadReport load_hf_weights(torch::nn::Module& model, const HfArchitecture& architecture,
                                  const fs::path& folder) {
-  const SafetensorsCheckpoint checkpoint(weights_file(folder));
+  const ModelWeights checkpoint = ModelWeights::in_folder(folder);
   const auto stored = checkpoint.tensors();
   // A checkpoint of the bare base model (BertModel) has no name under the base prefix.
   const bool has_base_prefix = std::any_of(stored.begin(), stored.end(), [&](const TensorView* view) {
@@ -103,7 +138,7 @@ WeightLoadReport load_hf_weights(torch::nn::Module& model, const HfArchitecture&
     if (parameters.contains(name))
       source_of.emplace(name, view);
     else
-      report.unused.push_back(view->name);
+      (is_computed_buffer(view->name) ? report.ignored : report.unused).push_back(view->name);
   }
 
   std::vector<std::string> missing;
@@ -128,16 +163,8 @@ WeightLoadReport load_hf_weights(torch::nn::Module& model, const HfArchitecture&
   DTRAIN_CHECK(missing.empty(), "{}: the checkpoint lacks {} tensor(s) {} needs: {}", folder.string(),
                missing.size(), architecture.name, fmt::join(missing, ", "));
 
-  if (!report.unused.empty())
-    spdlog::info("Skipped {} tensor(s) of {} that {} does not use: {}", report.unused.size(), folder.string(),
-                 architecture.name, fmt::join(report.unused, ", "));
-  if (!report.newly_initialized.empty())
-    spdlog::warn(
-        "Some weights of {} were not initialized from the model checkpoint at {} and are newly initialized: "
-        "[{}]\nYou should probably TRAIN this model on a down-stream task to be able to use it for "
-        "predictions "
-        "and inference.",
-        architecture.name, folder.string(), fmt::join(report.newly_initialized, ", "));
+  if (!report.unused.empty() || !report.newly_initialized.empty())
+    spdlog::warn("{}", loading_report(architecture.name, folder, report));
   return report;
 }
 

@@ -1,12 +1,13 @@
 #pragma once
-// Hugging Face model folders: config.json plus model.safetensors (or shards listed by
-// model.safetensors.index.json), the layout transformers' save_pretrained/from_pretrained use.
+// Hugging Face model folders: config.json plus the weights in any layout from_pretrained reads
+// (model.safetensors, pytorch_model.bin, or the shards of either, see model_weights.h), written the
+// way save_pretrained writes them.
 //
 // Loading follows from_pretrained's rules: legacy LayerNorm.gamma/.beta names, checkpoints of the
-// bare base model (no "bert." prefix), checkpoint tensors the model does not use (pretraining heads,
-// position_ids buffers) are skipped and reported in one log line, and a missing task head is left
-// as initialised and reported like transformers does. Any other missing tensor, or a shape that
-// differs, is an error.
+// bare base model (no "bert." prefix), checkpoint tensors the model does not use (pretraining heads)
+// are skipped, stored position_ids buffers are ignored, and a missing task head is left as
+// initialised; what was skipped or newly initialised is logged as transformers' load report. Any
+// other missing tensor, or a shape that differs, is an error.
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -28,8 +29,9 @@ extern const HfArchitecture kBertForSequenceClassification;
 
 // What loading did beyond copying a tensor into every parameter.
 struct WeightLoadReport {
-  std::vector<std::string> newly_initialized;  // head parameters missing from the checkpoint
-  std::vector<std::string> unused;             // checkpoint tensors (as stored) the model has no use for
+  std::vector<std::string> newly_initialized;  // head parameters missing from the checkpoint (MISSING)
+  std::vector<std::string> unused;   // checkpoint tensors (as stored) the model has no use for (UNEXPECTED)
+  std::vector<std::string> ignored;  // stored buffers the model computes instead (position_ids); not reported
 };
 
 // config.json of `folder` as JSON, whatever the model family. Throws dtrain::Error when the folder,
