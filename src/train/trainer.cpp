@@ -73,7 +73,7 @@ nlohmann::json dataset_identity(const data::DatasetInfo& info) {
 struct StepResult {
   double loss = 0;  // mean over the global batch
   int64_t tokens = 0;
-  double grad_norm = 0;    // before clipping; 0 when max_grad_norm is off or the step was skipped
+  double grad_norm = 0;    // before clipping (also without clipping, as Trainer); 0 when skipped
   bool preempted = false;  // some rank received a preemption signal
 };
 
@@ -573,7 +573,8 @@ struct Trainer::State {
     }
     double grad_norm = 0;
     if (take_step) {
-      if (args.max_grad_norm > 0) grad_norm = clip_grad_norm(parameters, args.max_grad_norm);
+      grad_norm = args.max_grad_norm > 0 ? clip_grad_norm(parameters, args.max_grad_norm)
+                                         : train::grad_norm(parameters);
       optimizer->set_lr(schedule->lr(global_step));
       optimizer->step();
     }
@@ -623,11 +624,11 @@ void Trainer::train() {
     const StepResult result = s.train_step(step, window.timer());  // forward, backward, sync, update
     s.advance(step, result, totals);
     window.add(result, step.global_samples);
-    progress.update(s.global_step, result.loss, s.schedule->lr(s.global_step), window.samples_per_second());
+    // The rate this step was taken with, as Trainer (transformers 5) logs it.
+    const double learning_rate = s.schedule->lr(s.global_step - 1);
+    progress.update(s.global_step, result.loss, learning_rate, window.samples_per_second());
 
-    if (s.logging_due(every)) {
-      s.history.record(window.take_entry(s.schedule->lr(s.global_step), s.epoch, s.global_step));
-    }
+    if (s.logging_due(every)) s.history.record(window.take_entry(learning_rate, s.epoch, s.global_step));
     const bool epoch_ended = step.next_position.epoch != step.position.epoch;
     const bool stop_early = s.evaluation_due(every, epoch_ended) && s.evaluate_and_check_early_stopping();
     if (s.save_due(every, epoch_ended) || result.preempted) s.save_checkpoint(s.trainer_state(every));

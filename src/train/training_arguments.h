@@ -30,7 +30,7 @@ struct TrainingArguments {
   double max_grad_norm = 1.0;
   std::string lr_scheduler_type = "linear";
   double warmup_ratio = 0.0;
-  int64_t warmup_steps = 0;
+  double warmup_steps = 0;  // >= 1: steps; in (0, 1): a fraction of the run (transformers 5)
 
   // Precision and communication.
   bool fp16 = false;
