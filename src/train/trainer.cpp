@@ -401,15 +401,8 @@ struct Trainer::State {
     schedule_options.warmup_steps = resolve_warmup_steps(args.warmup_steps, args.warmup_ratio, total_steps);
     schedule = std::make_unique<LrSchedule>(schedule_options, args.learning_rate);
 
-    if (device.is_cuda() && (args.fp16 || args.bf16)) {
-      autocast_dtype = args.fp16 ? at::kHalf : at::kBFloat16;
-      if (args.fp16) scaler.emplace();
-    } else if (args.fp16 || args.bf16) {
-      spdlog::warn(
-          "fp16/bf16 compute needs a GPU: computing in fp32 on the CPU (gradients are still "
-          "all-reduced in {})",
-          args.ddp_allreduce_dtype);
-    }
+    autocast_dtype = mixed_precision_dtype(device, args.fp16, args.bf16);
+    if (autocast_dtype == at::kHalf) scaler.emplace();
   }
 
   // ---- the steps of Trainer::train(), in the order it calls them ----
@@ -470,8 +463,12 @@ struct Trainer::State {
   // (rank 0 decides; every rank gets the same answer).
   bool evaluate_and_check_early_stopping() {
     const TrainingArguments& args = config.training;
-    auto metrics =
-        evaluate(*model, *eval_data, *comm, args.per_device_eval_batch_size, config.data.task_name);
+    nlohmann::json metrics;
+    {
+      // Under the training's autocast, as Trainer evaluates; logits and metrics are fp32.
+      AutocastGuard autocast(device.type(), autocast_dtype);
+      metrics = evaluate(*model, *eval_data, *comm, args.per_device_eval_batch_size, config.data.task_name);
+    }
     metrics["epoch"] = epoch;
     metrics["step"] = global_step;
     if (is_main()) spdlog::info("evaluation at step {}: {}", global_step, metrics.dump());
@@ -537,7 +534,7 @@ struct Trainer::State {
       const BatchTensors batch = to_tensors(micro, device);
       at::Tensor loss;
       {
-        AutocastGuard autocast(autocast_dtype);
+        AutocastGuard autocast(device.type(), autocast_dtype);
         loss =
             *model->forward(batch.input_ids, batch.attention_mask, batch.token_type_ids, batch.labels).loss;
       }
