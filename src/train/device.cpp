@@ -9,6 +9,7 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -110,5 +111,27 @@ AutocastGuard::~AutocastGuard() {
   }
 }
 #endif
+
+double measure_matmul_peak_flops(const c10::Device& device, c10::ScalarType dtype) {
+  // Large enough to reach the GEMM kernels' steady state on a few CPU threads or a GPU.
+  const int64_t n = device.is_cuda() ? 8192 : (at::get_num_threads() > 4 ? 2048 : 1024);
+  const auto options = at::TensorOptions().dtype(dtype).device(device);
+  const at::Tensor a = at::randn({n, n}, options), b = at::randn({n, n}, options);
+  at::Tensor c = at::empty({n, n}, options);
+  // Reading one element waits for the device, so each timing covers the whole product.
+  const auto product_seconds = [&] {
+    const auto start = std::chrono::steady_clock::now();
+    at::mm_out(c, a, b);
+    c.select(0, 0).select(0, 0).item<double>();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  product_seconds();  // warm-up: kernel selection, page faults
+  double best = 1e30, total = 0;
+  for (int repeat = 0; repeat < 20 && (repeat < 2 || total < 0.2); ++repeat) {
+    const double seconds = product_seconds();
+    best = std::min(best, seconds), total += seconds;
+  }
+  return 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n) / best;
+}
 
 }  // namespace dtrain::train

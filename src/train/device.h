@@ -39,4 +39,9 @@ class AutocastGuard {
   c10::ScalarType previous_dtype_ = c10::ScalarType::Float;
 };
 
+// FLOP/s of a large square matrix product in `dtype` on `device`, on this thread's intra-op
+// threads: the best of a few repetitions after a warm-up, about a quarter of a second in all. The
+// peak that MFU divides by.
+double measure_matmul_peak_flops(const c10::Device& device, c10::ScalarType dtype);
+
 }  // namespace dtrain::train

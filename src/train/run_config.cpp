@@ -35,6 +35,7 @@ void visit(TrainingArguments& t, Visitor&& field) {
   field("bf16", t.bf16);
   field("ddp_bucket_cap_mb", t.ddp_bucket_cap_mb);
   field("ddp_allreduce_dtype", t.ddp_allreduce_dtype);
+  field("mfu_peak_flops", t.mfu_peak_flops);
   field("logging_strategy", t.logging_strategy);
   field("logging_steps", t.logging_steps);
   field("logging_first_step", t.logging_first_step);

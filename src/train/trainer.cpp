@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <optional>
 
 #include "common/atomic_file.h"
@@ -27,6 +28,7 @@
 #include "train/checkpoint.h"
 #include "train/device.h"
 #include "train/evaluation.h"
+#include "train/flops.h"
 #include "train/grad_clip.h"
 #include "train/log_history.h"
 #include "train/loss_scaler.h"
@@ -73,6 +75,7 @@ nlohmann::json dataset_identity(const data::DatasetInfo& info) {
 struct StepResult {
   double loss = 0;  // mean over the global batch
   int64_t tokens = 0;
+  TrainingFlops flops;     // forward+backward matrix-product FLOPs, all ranks
   double grad_norm = 0;    // before clipping (also without clipping, as Trainer); 0 when skipped
   bool preempted = false;  // some rank received a preemption signal
 };
@@ -80,24 +83,30 @@ struct StepResult {
 // What happened since the last log line: one log.jsonl entry's worth of steps.
 class LogWindow {
  public:
+  // `peak_flops`: the matrix-product peak of all ranks together, which MFU divides by.
+  explicit LogWindow(double peak_flops) : peak_flops_(peak_flops) {}
   StepTimer& timer() { return timer_; }
   void add(const StepResult& result, int64_t samples) {
-    loss_ += result.loss, ++steps_, samples_ += samples, tokens_ += result.tokens;
+    loss_ += result.loss, ++steps_, samples_ += samples, tokens_ += result.tokens, flops_ += result.flops;
     if (result.grad_norm > 0) grad_norm_ = result.grad_norm;
   }
   double samples_per_second() const { return samples_ / std::max(seconds(), 1e-9); }
   // The entry Trainer logs (loss averaged over the window), then starts a new window.
   nlohmann::json take_entry(double learning_rate, double epoch, int64_t step) {
     const double elapsed = seconds();
-    nlohmann::json entry = {{"loss", loss_ / static_cast<double>(steps_)},
-                            {"grad_norm", grad_norm_},
-                            {"learning_rate", learning_rate},
-                            {"epoch", epoch},
-                            {"step", step},
-                            {"samples_per_second", samples_ / elapsed},
-                            {"tokens_per_second", tokens_ / elapsed},
-                            {"step_seconds", timer_.take_means(steps_)}};
-    loss_ = 0, steps_ = 0, samples_ = 0, tokens_ = 0, start_ = std::chrono::steady_clock::now();
+    nlohmann::json entry = {
+        {"loss", loss_ / static_cast<double>(steps_)},
+        {"grad_norm", grad_norm_},
+        {"learning_rate", learning_rate},
+        {"epoch", epoch},
+        {"step", step},
+        {"samples_per_second", samples_ / elapsed},
+        {"tokens_per_second", tokens_ / elapsed},
+        {"model_flops_per_second", flops_.real / elapsed},
+        {"mfu", flops_.real / elapsed / peak_flops_},
+        {"padding_flops_share", flops_.padded > 0 ? 1 - flops_.real / flops_.padded : 0.0},
+        {"step_seconds", timer_.take_means(steps_)}};
+    loss_ = 0, steps_ = 0, samples_ = 0, tokens_ = 0, flops_ = {}, start_ = std::chrono::steady_clock::now();
     return entry;
   }
 
@@ -107,6 +116,8 @@ class LogWindow {
   }
 
   StepTimer timer_;
+  double peak_flops_;
+  TrainingFlops flops_;
   double loss_ = 0, grad_norm_ = 0;
   int64_t steps_ = 0, samples_ = 0, tokens_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
@@ -142,6 +153,7 @@ struct Trainer::State {
   std::unique_ptr<LrSchedule> schedule;
   std::optional<LossScaler> scaler;  // fp16 on CUDA only
   std::optional<c10::ScalarType> autocast_dtype;
+  double peak_flops = 0;  // all ranks' matrix-product peak: MFU's denominator
   LogHistory history;
   int64_t total_steps = 0;
   int64_t global_step = 0;
@@ -167,6 +179,7 @@ struct Trainer::State {
     build_model();
     build_data_order();
     build_optimizer();
+    peak_flops = measure_peak_flops();
     check_tokenizer();
     const bool resumed = args.resume_from_checkpoint && resume(*args.resume_from_checkpoint);
     if (is_main()) history_open(resumed);
@@ -405,6 +418,22 @@ struct Trainer::State {
     if (autocast_dtype == at::kHalf) scaler.emplace();
   }
 
+  // MFU's denominator: each rank's matrix-product peak in the dtype its products run in, measured by
+  // all ranks at once (co-located ranks share the cores as they will in training) and summed; or
+  // mfu_peak_flops per rank when configured.
+  double measure_peak_flops() const {
+    const double configured = config.training.mfu_peak_flops;
+    const c10::ScalarType dtype = autocast_dtype.value_or(at::kFloat);
+    const std::vector<double> peaks =
+        comm->all_gather({configured > 0 ? configured : measure_matmul_peak_flops(device, dtype)});
+    const double total = std::accumulate(peaks.begin(), peaks.end(), 0.0);
+    if (is_main()) {
+      spdlog::info("MFU peak: {:.1f} GFLOP/s over {} rank(s) ({})", total / 1e9, group.size(),
+                   configured > 0 ? "mfu_peak_flops" : fmt::format("measured, {}", c10::toString(dtype)));
+    }
+    return total;
+  }
+
   // ---- the steps of Trainer::train(), in the order it calls them ----
 
   Intervals intervals() const {
@@ -497,6 +526,7 @@ struct Trainer::State {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - totals.start).count();
     const int64_t steps_run = global_step - totals.first_step;
     history.record({{"train_runtime", runtime},
+                    {"peak_flops", peak_flops},
                     {"train_samples_per_second", steps_run * geometry.global_batch_size() / runtime},
                     {"train_steps_per_second", steps_run / runtime},
                     {"train_loss", totals.loss_sum / std::max<int64_t>(1, steps_run)},
@@ -527,6 +557,7 @@ struct Trainer::State {
     // wait for the device inside the accumulation loop. Double, as the host sum it replaces.
     at::Tensor local_loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device));
     double local_tokens = 0;
+    TrainingFlops local_flops;
     reducer->set_sync(step.micro_batches.empty());  // a rank with no samples still joins the sync
     for (size_t i = 0; i < step.micro_batches.size(); ++i) {
       const data::Batch& micro = step.micro_batches[i].batch;
@@ -546,16 +577,20 @@ struct Trainer::State {
       (loss * (weight * loss_scale)).backward();
       local_loss_sum.add_(loss.detach().to(at::kDouble) * static_cast<double>(micro.batch_size));
       local_tokens += static_cast<double>(micro.num_tokens);
+      local_flops += training_flops(model->config(), micro);
       timer.lap(Phase::kBackward);
     }
     const bool finite = reducer->finish();
     const std::vector<double> totals =
-        comm->all_gather({local_loss_sum.item<double>(), local_tokens, preemption.requested() ? 1.0 : 0.0});
+        comm->all_gather({local_loss_sum.item<double>(), local_tokens, preemption.requested() ? 1.0 : 0.0,
+                          local_flops.real, local_flops.padded});
     timer.lap(Phase::kCommWait);
 
     double loss_sum = 0, tokens = 0, preempted = 0;
-    for (size_t r = 0; r < totals.size(); r += 3) {
+    TrainingFlops flops;
+    for (size_t r = 0; r < totals.size(); r += 5) {
       loss_sum += totals[r], tokens += totals[r + 1], preempted = std::max(preempted, totals[r + 2]);
+      flops += {totals[r + 3], totals[r + 4]};
     }
     bool take_step = finite;
     if (scaler) {
@@ -577,8 +612,8 @@ struct Trainer::State {
     }
     optimizer->zero_grad();
     timer.lap(Phase::kOptimizer);
-    return {loss_sum / static_cast<double>(step.global_samples), static_cast<int64_t>(tokens), grad_norm,
-            preempted > 0};
+    return {loss_sum / static_cast<double>(step.global_samples), static_cast<int64_t>(tokens), flops,
+            grad_norm, preempted > 0};
   }
 };
 
@@ -611,7 +646,7 @@ void Trainer::train() {
   const Intervals every = s.intervals();
   data::TrainLoader loader = s.make_loader();
   ProgressReporter progress(s.total_steps, s.is_main() && !s.config.training.disable_tqdm);
-  LogWindow window;
+  LogWindow window(s.peak_flops);
   RunTotals totals = s.start_run();
 
   while (s.global_step < s.total_steps) {

@@ -37,6 +37,9 @@ struct TrainingArguments {
   bool bf16 = false;
   std::optional<int64_t> ddp_bucket_cap_mb;  // unset: 25, as DDP
   std::string ddp_allreduce_dtype = "fp16";  // dtrain: "fp16" or "fp32"
+  // dtrain: the matrix-product peak of one rank in FLOP/s, which log.jsonl's mfu divides by; 0
+  // measures it at start-up (a large matrix product in the dtype the model computes in).
+  double mfu_peak_flops = 0;
 
   // Logging, evaluation, checkpoints.
   std::string logging_strategy = "steps";
