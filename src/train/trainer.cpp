@@ -7,19 +7,22 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <numeric>
 #include <optional>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/fault_injection.h"
 #include "data/dataset/dataset_reader.h"
 #include "data/loading/loader.h"
 #include "data/loading/train_sampler.h"
-#include "data/tokenizers/bert_tokenizer.h"
+#include "data/tokenizers/tokenizer.h"
 #include "dist/communicator.h"
 #include "dist/gradient_reducer.h"
 #include "dist/parameter_sync.h"
 #include "dist/process_group.h"
+#include "dist/rank_activity.h"
 #include "model/bert/bert_model.h"
 #include "model/dataset_fit.h"
 #include "model/hf/hf_checkpoint.h"
@@ -33,9 +36,11 @@
 #include "train/log_history.h"
 #include "train/loss_scaler.h"
 #include "train/lr_schedule.h"
+#include "train/nonfinite_steps.h"
 #include "train/preemption.h"
 #include "train/progress.h"
 #include "train/rank_agreement.h"
+#include "train/reporting/reporters.h"
 #include "train/rng_state.h"
 #include "train/step_timer.h"
 
@@ -75,9 +80,10 @@ nlohmann::json dataset_identity(const data::DatasetInfo& info) {
 struct StepResult {
   double loss = 0;  // mean over the global batch
   int64_t tokens = 0;
-  TrainingFlops flops;     // forward+backward matrix-product FLOPs, all ranks
-  double grad_norm = 0;    // before clipping (also without clipping, as Trainer); 0 when skipped
-  bool preempted = false;  // some rank received a preemption signal
+  TrainingFlops flops;          // forward+backward matrix-product FLOPs, all ranks
+  double grad_norm = 0;         // before clipping (also without clipping, as Trainer); 0 when skipped
+  bool preempted = false;       // some rank received a preemption signal
+  bool update_skipped = false;  // non-finite loss or gradients (or an fp16 overflow): no update
 };
 
 // What happened since the last log line: one log.jsonl entry's worth of steps.
@@ -87,7 +93,10 @@ class LogWindow {
   explicit LogWindow(double peak_flops) : peak_flops_(peak_flops) {}
   StepTimer& timer() { return timer_; }
   void add(const StepResult& result, int64_t samples) {
-    loss_ += result.loss, ++steps_, samples_ += samples, tokens_ += result.tokens, flops_ += result.flops;
+    ++steps_, samples_ += samples, tokens_ += result.tokens, flops_ += result.flops;
+    // As Trainer's logging_nan_inf_filter: a non-finite loss is left out of the window's mean.
+    if (std::isfinite(result.loss)) loss_ += result.loss, ++finite_steps_;
+    if (result.update_skipped) ++skipped_steps_;
     if (result.grad_norm > 0) grad_norm_ = result.grad_norm;
   }
   double samples_per_second() const { return samples_ / std::max(seconds(), 1e-9); }
@@ -95,7 +104,7 @@ class LogWindow {
   nlohmann::json take_entry(double learning_rate, double epoch, int64_t step) {
     const double elapsed = seconds();
     nlohmann::json entry = {
-        {"loss", loss_ / static_cast<double>(steps_)},
+        {"loss", loss_ / static_cast<double>(finite_steps_)},
         {"grad_norm", grad_norm_},
         {"learning_rate", learning_rate},
         {"epoch", epoch},
@@ -106,7 +115,9 @@ class LogWindow {
         {"mfu", flops_.real / elapsed / peak_flops_},
         {"padding_flops_share", flops_.padded > 0 ? 1 - flops_.real / flops_.padded : 0.0},
         {"step_seconds", timer_.take_means(steps_)}};
-    loss_ = 0, steps_ = 0, samples_ = 0, tokens_ = 0, flops_ = {}, start_ = std::chrono::steady_clock::now();
+    if (skipped_steps_ > 0) entry["skipped_steps"] = skipped_steps_;
+    loss_ = 0, steps_ = 0, finite_steps_ = 0, skipped_steps_ = 0, samples_ = 0, tokens_ = 0, flops_ = {};
+    start_ = std::chrono::steady_clock::now();
     return entry;
   }
 
@@ -119,7 +130,7 @@ class LogWindow {
   double peak_flops_;
   TrainingFlops flops_;
   double loss_ = 0, grad_norm_ = 0;
-  int64_t steps_ = 0, samples_ = 0, tokens_ = 0;
+  int64_t steps_ = 0, finite_steps_ = 0, skipped_steps_ = 0, samples_ = 0, tokens_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
@@ -165,6 +176,7 @@ struct Trainer::State {
   std::optional<double> best_metric;
   std::string best_model_checkpoint;
   int64_t early_stopping_counter = 0;
+  std::optional<NonFiniteSteps> nonfinite;  // skips, counts and finally stops on non-finite steps
 
   State(RunConfig run_config, const dist::ProcessGroup& process_group,
         const PreemptionWatch& preemption_watch)
@@ -183,17 +195,23 @@ struct Trainer::State {
     check_tokenizer();
     const bool resumed = args.resume_from_checkpoint && resume(*args.resume_from_checkpoint);
     if (is_main()) history_open(resumed);
+    nonfinite.emplace(args.max_consecutive_nonfinite_steps, args.output_dir, is_main());
   }
 
   bool is_main() const { return group.rank() == 0; }
 
   void check_tokenizer() const {
     if (config.data.tokenizer.empty()) return;
-    const auto tokenizer = data::BertTokenizer::from_folder(config.data.tokenizer);
+    std::unique_ptr<data::Tokenizer> tokenizer;
+    try {
+      tokenizer = data::load_tokenizer(config.data.tokenizer);
+    } catch (const Error& e) {
+      DTRAIN_FAIL("data.tokenizer: {}", e.what());
+    }
     const std::string& prepared_with = train_data.info().vocab_sha256;
-    DTRAIN_CHECK(prepared_with.empty() || tokenizer.vocab_sha256() == prepared_with,
+    DTRAIN_CHECK(prepared_with.empty() || tokenizer->vocab_sha256() == prepared_with,
                  "data.tokenizer: {} has another vocabulary (sha256 {}) than {} was prepared with ({})",
-                 config.data.tokenizer, tokenizer.vocab_sha256(), config.data.train_file, prepared_with);
+                 config.data.tokenizer, tokenizer->vocab_sha256(), config.data.train_file, prepared_with);
   }
 
   // Restores everything from the checkpoint `resume_from_checkpoint` names; false when it is
@@ -202,6 +220,7 @@ struct Trainer::State {
     const TrainingArguments& args = config.training;
     std::string folder;
     if (is_main()) {
+      const dist::PhaseScope verifying(dist::WorkPhase::kCheckpoint);  // checksums: the others wait
       folder =
           resolve_resume_checkpoint(args.output_dir, resume_from_checkpoint).value_or(fs::path()).string();
       if (folder.empty())
@@ -274,6 +293,11 @@ struct Trainer::State {
     nlohmann::json restored = history.entries();
     history = LogHistory(path, /*append=*/resumed);
     history.restore(std::move(restored));
+    for (auto& reporter :
+         reporting::make_reporters(config.training, train_data.num_samples(),
+                                   resumed ? std::optional<int64_t>(global_step) : std::nullopt)) {
+      history.add_reporter(std::move(reporter));
+    }
   }
 
   // Trainer's trainer_state.json (the keys transformers writes), plus what dtrain checks on resume.
@@ -312,6 +336,7 @@ struct Trainer::State {
   // Collective: every rank contributes its RNG state, rank 0 writes output_dir/checkpoint-<step>
   // and rotates old ones while the others wait without spinning.
   void save_checkpoint(const nlohmann::json& state) {
+    const dist::PhaseScope saving(dist::WorkPhase::kCheckpoint);  // the others may wait for rank 0
     const TrainingArguments& args = config.training;
     TrainerSnapshot snapshot;
     snapshot.rng_states = gather_rng_states(group.world(), 0, device);
@@ -467,7 +492,11 @@ struct Trainer::State {
     position = step.next_position;
     epoch = static_cast<double>(step.position.epoch) +
             static_cast<double>(step.step_in_epoch + 1) / static_cast<double>(sampler->steps_per_epoch());
-    totals.loss_sum += result.loss;
+    // As Trainer's logging_nan_inf_filter: a non-finite loss counts as the mean of the steps before.
+    const int64_t steps_before = global_step - 1 - totals.first_step;
+    totals.loss_sum += std::isfinite(result.loss) ? result.loss
+                       : steps_before > 0         ? totals.loss_sum / static_cast<double>(steps_before)
+                                                  : 0.0;
   }
 
   bool logging_due(const Intervals& every) const {
@@ -491,6 +520,7 @@ struct Trainer::State {
   // Evaluates on every rank, logs on rank 0, and returns whether early stopping ends the run
   // (rank 0 decides; every rank gets the same answer).
   bool evaluate_and_check_early_stopping() {
+    const dist::PhaseScope evaluating(dist::WorkPhase::kEvaluation);
     const TrainingArguments& args = config.training;
     nlohmann::json metrics;
     {
@@ -521,6 +551,7 @@ struct Trainer::State {
 
   // The summary log line, then rank 0 writes the final (or best) model as a Hugging Face folder.
   void finish_run(const RunTotals& totals, const Intervals& every) {
+    dist::RankActivity::process().set_phase(dist::WorkPhase::kFinishing);  // rank 0 saves, the others wait
     const TrainingArguments& args = config.training;
     const double runtime =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - totals.start).count();
@@ -530,6 +561,7 @@ struct Trainer::State {
                     {"train_samples_per_second", steps_run * geometry.global_batch_size() / runtime},
                     {"train_steps_per_second", steps_run / runtime},
                     {"train_loss", totals.loss_sum / std::max<int64_t>(1, steps_run)},
+                    {"epoch", epoch},
                     {"step", global_step}});
     if (is_main()) {
       if (args.load_best_model_at_end && !best_model_checkpoint.empty()) {
@@ -563,13 +595,16 @@ struct Trainer::State {
       const data::Batch& micro = step.micro_batches[i].batch;
       reducer->set_sync(i + 1 == step.micro_batches.size());
       const BatchTensors batch = to_tensors(micro, device);
+      dist::RankActivity::process().set_phase(dist::WorkPhase::kForward);
       at::Tensor loss;
       {
         AutocastGuard autocast(device.type(), autocast_dtype);
         loss =
             *model->forward(batch.input_ids, batch.attention_mask, batch.token_type_ids, batch.labels).loss;
       }
+      if (faults::nan_loss(global_step + 1)) loss = loss * std::numeric_limits<double>::quiet_NaN();
       timer.lap(Phase::kForward);
+      dist::RankActivity::process().set_phase(dist::WorkPhase::kBackward);
       // Each micro-batch's mean loss weighted by its share of the global batch (times the world
       // size the reducer divides by): the averaged gradient is that of the global batch's mean loss,
       // however the batch is split over ranks and micro-batches.
@@ -580,28 +615,30 @@ struct Trainer::State {
       local_flops += training_flops(model->config(), micro);
       timer.lap(Phase::kBackward);
     }
+    dist::RankActivity::process().set_phase(dist::WorkPhase::kCommunication);
     const bool finite = reducer->finish();
     const std::vector<double> totals =
         comm->all_gather({local_loss_sum.item<double>(), local_tokens, preemption.requested() ? 1.0 : 0.0,
                           local_flops.real, local_flops.padded});
     timer.lap(Phase::kCommWait);
 
+    dist::RankActivity::process().set_phase(dist::WorkPhase::kOptimizer);
     double loss_sum = 0, tokens = 0, preempted = 0;
     TrainingFlops flops;
+    std::vector<double> rank_loss_sums;
     for (size_t r = 0; r < totals.size(); r += 5) {
       loss_sum += totals[r], tokens += totals[r + 1], preempted = std::max(preempted, totals[r + 2]);
       flops += {totals[r + 3], totals[r + 4]};
+      rank_loss_sums.push_back(totals[r]);
     }
-    bool take_step = finite;
+    // Every rank sees the same losses and gradient vote, so all skip (or all stop) together.
+    bool take_step = nonfinite->record(global_step + 1, rank_loss_sums, finite || scaler.has_value());
     if (scaler) {
-      take_step = scaler->update(!finite);
+      take_step = scaler->update(!finite) && take_step;
       if (take_step) {
         at::NoGradGuard no_grad;
         for (auto& parameter : parameters) parameter.mutable_grad().div_(loss_scale);
       }
-    } else if (!finite) {
-      spdlog::warn("step {}: non-finite gradients on some rank; update skipped on all ranks",
-                   global_step + 1);
     }
     double grad_norm = 0;
     if (take_step) {
@@ -612,14 +649,19 @@ struct Trainer::State {
     }
     optimizer->zero_grad();
     timer.lap(Phase::kOptimizer);
-    return {loss_sum / static_cast<double>(step.global_samples), static_cast<int64_t>(tokens), flops,
-            grad_norm, preempted > 0};
+    return {loss_sum / static_cast<double>(step.global_samples),
+            static_cast<int64_t>(tokens),
+            flops,
+            grad_norm,
+            preempted > 0,
+            !take_step};
   }
 };
 
 Trainer::Trainer(RunConfig config, const dist::ProcessGroup& group, const PreemptionWatch& preemption) {
   const TrainingArguments& args = config.training;
   if (group.rank() == 0) {
+    const dist::PhaseScope checking(dist::WorkPhase::kCheckpoint);  // checksums: the others wait
     // A new run would rotate away the checkpoints of the run that is there (as run_glue.py refuses).
     const auto previous =
         args.resume_from_checkpoint ? std::nullopt : latest_complete_checkpoint(args.output_dir);
@@ -650,6 +692,10 @@ void Trainer::train() {
   RunTotals totals = s.start_run();
 
   while (s.global_step < s.total_steps) {
+    // Where this rank is, for the health monitor's diagnoses; then faults injected for tests.
+    dist::RankActivity::process().set_step(s.global_step + 1);
+    dist::RankActivity::process().set_phase(dist::WorkPhase::kData);
+    faults::at(faults::Point::kStepStart, s.global_step + 1);
     window.timer().restart();
     const data::TrainStep step = loader.next();
     window.timer().lap(Phase::kData);
