@@ -58,4 +58,5 @@ else
   "$venv/bin/python" -m pip install --quiet -r "$requirements"
   cp "$requirements" "$stamp"
 fi
+DTRAIN_PYTHON="$venv/bin/python" bash "$repo/launch/fetch_models.sh"  # pretrained folders under models/
 echo "setup: done (LibTorch $("$venv/bin/python" -c 'import torch; print(torch.__version__)'))"

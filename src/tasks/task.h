@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "model/training_flops.h"
+
 namespace torch::nn {
 class Module;
 }
@@ -87,6 +89,9 @@ class Task {
   virtual int64_t loss_units(const data::Batch& batch) const = 0;
   // Forward pass on the model's device, in the module's current mode (train or eval).
   virtual BatchLoss loss(const data::Batch& batch) = 0;
+  // The forward+backward matrix-product FLOPs of training on the batch, for model FLOP/s and MFU;
+  // zero where a task does not count them (the log then reports no MFU).
+  virtual model::TrainingFlops training_flops(const data::Batch& /*batch*/) const { return {}; }
 
   // Collective: the metrics of the whole dataset ("eval_loss", the task's own "eval_<metric>",
   // "eval_samples", "eval_runtime", "eval_samples_per_second") on rank 0; an empty object elsewhere.

@@ -5,6 +5,7 @@
 #include <torch/nn/module.h>
 
 #include "dist/gradient_reducer.h"
+#include "model/device.h"
 #include "train/grad_clip.h"
 
 namespace dtrain::train {
@@ -44,14 +45,8 @@ Optimization::Optimization(const TrainingArguments& args, torch::nn::Module& mod
       reducer_(std::make_unique<dist::GradientReducer>(parameters_, comm, reducer_options(args))),
       optimizer_(named_parameters(module), adamw_options(args)),
       schedule_(schedule_options(args, total_steps), args.learning_rate) {
-  if (device.is_cuda() && (args.fp16 || args.bf16)) {
-    autocast_dtype_ = args.fp16 ? at::kHalf : at::kBFloat16;
-    if (args.fp16) scaler_.emplace();
-  } else if (args.fp16 || args.bf16) {
-    spdlog::warn(
-        "fp16/bf16 compute needs a GPU: computing in fp32 on the CPU (gradients are still all-reduced in {})",
-        args.ddp_allreduce_dtype);
-  }
+  autocast_dtype_ = model::mixed_precision_dtype(device, args.fp16, args.bf16);
+  if (autocast_dtype_ == at::kHalf) scaler_.emplace();
 }
 
 Optimization::~Optimization() = default;
@@ -77,7 +72,9 @@ Optimization::Update Optimization::update(bool finite, bool allowed, int64_t com
     }
   }
   if (result.applied) {
-    if (max_grad_norm_ > 0) result.grad_norm = clip_grad_norm(parameters_, max_grad_norm_);
+    // Trainer logs the norm before clipping, also when it does not clip.
+    result.grad_norm =
+        max_grad_norm_ > 0 ? clip_grad_norm(parameters_, max_grad_norm_) : train::grad_norm(parameters_);
     optimizer_.set_lr(schedule_.lr(completed_steps));
     optimizer_.step();
   }

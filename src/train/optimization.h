@@ -36,7 +36,7 @@ class Optimization {
   Optimization(const Optimization&) = delete;
   Optimization& operator=(const Optimization&) = delete;
 
-  // fp16 or bf16 autocast on GPUs; nullopt computes in fp32.
+  // fp16 or bf16 autocast on GPUs, bf16 on CPUs (model::mixed_precision_dtype); nullopt: fp32.
   std::optional<c10::ScalarType> autocast_dtype() const { return autocast_dtype_; }
   // What losses are multiplied by before backward (fp16's dynamic loss scale; 1 otherwise).
   double loss_scale() const { return scaler_ ? scaler_->scale() : 1.0; }
@@ -50,7 +50,7 @@ class Optimization {
   bool scales_loss() const { return scaler_.has_value(); }
   struct Update {
     bool applied = false;
-    double grad_norm = 0;  // before clipping; 0 when clipping is off or the update was skipped
+    double grad_norm = 0;  // before clipping (also without clipping, as Trainer); 0 when skipped
   };
   // Then unscales (fp16), skips the update when `allowed` is false (the run's policy for non-finite
   // steps, NonFiniteSteps) or the gradients are not finite (fp16: when the scaler says so), clips to
@@ -72,7 +72,7 @@ class Optimization {
   std::unique_ptr<dist::GradientReducer> reducer_;
   AdamW optimizer_;
   LrSchedule schedule_;
-  std::optional<LossScaler> scaler_;  // fp16 on CUDA only
+  std::optional<LossScaler> scaler_;  // fp16 autocast only
   std::optional<c10::ScalarType> autocast_dtype_;
 };
 

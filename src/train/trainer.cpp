@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <numeric>
 #include <optional>
 
 #include "common/atomic_file.h"
@@ -23,6 +24,7 @@
 #include "dist/rank_activity.h"
 #include "dist/rank_agreement.h"
 #include "model/device.h"
+#include "model/training_flops.h"
 #include "tasks/task.h"
 #include "tasks/task_registry.h"
 #include "train/best_model.h"
@@ -59,7 +61,8 @@ std::optional<data::DatasetReader> open_if_named(const std::string& file) {
 struct StepResult {
   double loss = 0;  // mean over the global batch's loss units
   int64_t tokens = 0;
-  double grad_norm = 0;         // before clipping; 0 when max_grad_norm is off or the step was skipped
+  model::TrainingFlops flops;   // forward+backward matrix-product FLOPs, all ranks
+  double grad_norm = 0;         // before clipping (also without clipping, as Trainer); 0 when skipped
   bool preempted = false;       // some rank received a preemption signal
   bool update_skipped = false;  // non-finite loss or gradients (or an fp16 overflow): no update
 };
@@ -67,9 +70,11 @@ struct StepResult {
 // What happened since the last log line: one log.jsonl entry's worth of steps.
 class LogWindow {
  public:
+  // `peak_flops`: the matrix-product peak of all ranks together, which MFU divides by.
+  explicit LogWindow(double peak_flops) : peak_flops_(peak_flops) {}
   StepTimer& timer() { return timer_; }
   void add(const StepResult& result, int64_t samples) {
-    ++steps_, samples_ += samples, tokens_ += result.tokens;
+    ++steps_, samples_ += samples, tokens_ += result.tokens, flops_ += result.flops;
     // As Trainer's logging_nan_inf_filter: a non-finite loss is left out of the window's mean.
     if (std::isfinite(result.loss)) loss_ += result.loss, ++finite_steps_;
     if (result.update_skipped) ++skipped_steps_;
@@ -85,10 +90,15 @@ class LogWindow {
                             {"epoch", epoch},
                             {"step", step},
                             {"samples_per_second", samples_ / elapsed},
-                            {"tokens_per_second", tokens_ / elapsed},
-                            {"step_seconds", timer_.take_means(steps_)}};
+                            {"tokens_per_second", tokens_ / elapsed}};
+    if (flops_.real > 0) {  // tasks that count their FLOPs
+      entry["model_flops_per_second"] = flops_.real / elapsed;
+      entry["mfu"] = flops_.real / elapsed / peak_flops_;
+      entry["padding_flops_share"] = flops_.padded > 0 ? 1 - flops_.real / flops_.padded : 0.0;
+    }
+    entry["step_seconds"] = timer_.take_means(steps_);
     if (skipped_steps_ > 0) entry["skipped_steps"] = skipped_steps_;
-    loss_ = 0, steps_ = 0, finite_steps_ = 0, skipped_steps_ = 0, samples_ = 0, tokens_ = 0;
+    loss_ = 0, steps_ = 0, finite_steps_ = 0, skipped_steps_ = 0, samples_ = 0, tokens_ = 0, flops_ = {};
     start_ = std::chrono::steady_clock::now();
     return entry;
   }
@@ -99,6 +109,8 @@ class LogWindow {
   }
 
   StepTimer timer_;
+  double peak_flops_;
+  model::TrainingFlops flops_;
   double loss_ = 0, grad_norm_ = 0;
   int64_t steps_ = 0, finite_steps_ = 0, skipped_steps_ = 0, samples_ = 0, tokens_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
@@ -133,6 +145,7 @@ struct Trainer::State {
   std::unique_ptr<data::TrainSampler> sampler;
   int64_t total_steps = 0;
   std::unique_ptr<Optimization> optimization;
+  double peak_flops;  // all ranks' matrix-product peak: MFU's denominator
   TrainingSchedule schedule;
   BestModelPolicy best_model;
   Checkpointer checkpointer;
@@ -158,6 +171,7 @@ struct Trainer::State {
                               std::ceil(config.training.num_train_epochs * sampler->steps_per_epoch()))),
         optimization(
             std::make_unique<Optimization>(config.training, task->module(), *comm, device, total_steps)),
+        peak_flops(measure_peak_flops()),
         schedule(config.training, total_steps, eval_data.has_value()),
         best_model(config.training),
         checkpointer(group, device, config.training.output_dir, {config.to_yaml(), config.data.tokenizer},
@@ -203,6 +217,22 @@ struct Trainer::State {
     }
     return std::make_unique<data::TrainSampler>(train_data.num_samples(), geometry.global_batch_size(),
                                                 options, std::move(lengths));
+  }
+
+  // MFU's denominator: each rank's matrix-product peak in the dtype its products run in, measured by
+  // all ranks at once (co-located ranks share the cores as they will in training) and summed; or
+  // mfu_peak_flops per rank when configured.
+  double measure_peak_flops() const {
+    const double configured = config.training.mfu_peak_flops;
+    const c10::ScalarType dtype = optimization->autocast_dtype().value_or(at::kFloat);
+    const std::vector<double> peaks =
+        comm->all_gather({configured > 0 ? configured : model::measure_matmul_peak_flops(device, dtype)});
+    const double total = std::accumulate(peaks.begin(), peaks.end(), 0.0);
+    if (is_main()) {
+      spdlog::info("MFU peak: {:.1f} GFLOP/s over {} rank(s) ({})", total / 1e9, group.size(),
+                   configured > 0 ? "mfu_peak_flops" : fmt::format("measured, {}", c10::toString(dtype)));
+    }
+    return total;
   }
 
   TrainerState initial_state() const {
@@ -328,6 +358,7 @@ struct Trainer::State {
     // wait for the device inside the accumulation loop. Double, as the host sum it replaces.
     at::Tensor local_loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device));
     double local_tokens = 0;
+    model::TrainingFlops local_flops;
     optimization->set_sync(step.micro_batches.empty());  // a rank with no samples still joins the sync
     for (size_t i = 0; i < step.micro_batches.size(); ++i) {
       const data::Batch& micro = step.micro_batches[i].batch;
@@ -335,7 +366,7 @@ struct Trainer::State {
       dist::RankActivity::process().set_phase(dist::WorkPhase::kForward);
       tasks::BatchLoss loss;
       {
-        model::AutocastGuard autocast(optimization->autocast_dtype());
+        model::AutocastGuard autocast(device.type(), optimization->autocast_dtype());
         loss = task->loss(micro);
       }
       if (faults::nan_loss(state.global_step + 1))
@@ -345,19 +376,23 @@ struct Trainer::State {
       (loss.sum * scale).backward();
       local_loss_sum.add_(loss.sum.detach().to(at::kDouble));
       local_tokens += static_cast<double>(micro.num_tokens);
+      local_flops += task->training_flops(micro);
       timer.lap(Phase::kBackward);
     }
     dist::RankActivity::process().set_phase(dist::WorkPhase::kCommunication);
     const bool finite = optimization->finish_gradients();
     const std::vector<double> totals =
-        comm->all_gather({local_loss_sum.item<double>(), local_tokens, preemption.requested() ? 1.0 : 0.0});
+        comm->all_gather({local_loss_sum.item<double>(), local_tokens, preemption.requested() ? 1.0 : 0.0,
+                          local_flops.real, local_flops.padded});
     timer.lap(Phase::kCommWait);
 
     dist::RankActivity::process().set_phase(dist::WorkPhase::kOptimizer);
     double loss_sum = 0, tokens = 0, preempted = 0;
+    model::TrainingFlops flops;
     std::vector<double> rank_loss_sums;
-    for (size_t r = 0; r < totals.size(); r += 3) {
+    for (size_t r = 0; r < totals.size(); r += 5) {
       loss_sum += totals[r], tokens += totals[r + 1], preempted = std::max(preempted, totals[r + 2]);
+      flops += {totals[r + 3], totals[r + 4]};
       rank_loss_sums.push_back(totals[r]);
     }
     // Every rank sees the same losses and gradient vote, so all skip (or all stop) together.
@@ -365,7 +400,7 @@ struct Trainer::State {
         nonfinite.record(state.global_step + 1, rank_loss_sums, finite || optimization->scales_loss());
     const Optimization::Update update = optimization->update(finite, allowed, state.global_step);
     timer.lap(Phase::kOptimizer);
-    return {loss_sum / global_units, static_cast<int64_t>(tokens), update.grad_norm, preempted > 0,
+    return {loss_sum / global_units, static_cast<int64_t>(tokens), flops, update.grad_norm, preempted > 0,
             !update.applied};
   }
 
@@ -388,7 +423,12 @@ struct Trainer::State {
     const dist::PhaseScope evaluating(dist::WorkPhase::kEvaluation);
     const TrainingArguments& args = config.training;
     const tasks::EvaluationOptions options{args.per_device_eval_batch_size, config.data.task_name};
-    nlohmann::json metrics = task->evaluate(*eval_data, *comm, options);
+    nlohmann::json metrics;
+    {
+      // Under the training's autocast, as Trainer evaluates; logits and metrics are fp32.
+      model::AutocastGuard autocast(device.type(), optimization->autocast_dtype());
+      metrics = task->evaluate(*eval_data, *comm, options);
+    }
     metrics["epoch"] = state.epoch;
     metrics["step"] = state.global_step;
     if (is_main()) spdlog::info("evaluation at step {}: {}", state.global_step, metrics.dump());
@@ -425,6 +465,7 @@ struct Trainer::State {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - totals.start).count();
     const int64_t steps_run = state.global_step - totals.first_step;
     history.record({{"train_runtime", runtime},
+                    {"peak_flops", peak_flops},
                     {"train_samples_per_second", steps_run * geometry.global_batch_size() / runtime},
                     {"train_steps_per_second", steps_run / runtime},
                     {"train_loss", totals.loss_sum / std::max<int64_t>(1, steps_run)},
@@ -474,7 +515,7 @@ void Trainer::train() {
   State& s = *state_;
   data::TrainLoader loader = s.make_loader();
   ProgressReporter progress(s.total_steps, s.is_main() && !s.config.training.disable_tqdm);
-  LogWindow window;
+  LogWindow window(s.peak_flops);
   RunTotals totals = s.start_run();
 
   while (s.state.global_step < s.total_steps) {
@@ -488,7 +529,7 @@ void Trainer::train() {
     const StepResult result = s.train_step(step, window.timer());  // forward, backward, sync, update
     s.advance(step, result, totals);
     const int64_t global_step = s.state.global_step;
-    const double lr = s.optimization->lr(global_step);
+    const double lr = s.optimization->lr(global_step - 1);  // the rate this step used, as Trainer 5 logs
     window.add(result, step.global_samples);
     progress.update(global_step, result.loss, lr, window.samples_per_second());
 

@@ -9,6 +9,7 @@
 #include "data/dataset/dataset_reader.h"
 #include "data/loading/collate.h"
 #include "dist/communicator.h"
+#include "model/bert/bert_flops.h"
 #include "model/hf/hf_checkpoint.h"
 #include "tasks/batch_tensors.h"
 #include "tasks/classification/dataset_fit.h"
@@ -88,6 +89,10 @@ BatchLoss SequenceClassificationTask::loss(const data::Batch& batch) {
       *model_->forward(tensors.input_ids, tensors.attention_mask, tensors.token_type_ids, tensors.labels)
            .loss;
   return {mean * static_cast<double>(batch.batch_size), batch.batch_size};
+}
+
+model::TrainingFlops SequenceClassificationTask::training_flops(const data::Batch& batch) const {
+  return model::training_flops(model_->config(), batch);
 }
 
 nlohmann::json SequenceClassificationTask::evaluate(const data::DatasetReader& dataset,

@@ -30,6 +30,7 @@ class SequenceClassificationTask final : public Task {
   void check_dataset(const data::DatasetReader& dataset, DatasetRole role) const override;
   int64_t loss_units(const data::Batch& batch) const override;
   BatchLoss loss(const data::Batch& batch) override;
+  model::TrainingFlops training_flops(const data::Batch& batch) const override;
   nlohmann::json evaluate(const data::DatasetReader& dataset, dist::Communicator& comm,
                           const EvaluationOptions& options) override;
   PredictionSummary predict(const data::DatasetReader& dataset, dist::Communicator& comm,
