@@ -117,8 +117,9 @@ TEST_F(PrepareCli, BrokenDatasetsFailInspectWithOneLine) {
   std::filesystem::resize_file(dir_ / "cut.h5", std::filesystem::file_size(valid) / 2);
   expect_one_line_error(dtrain("inspect " + quoted(dir_ / "cut.h5")), "cut.h5: the file has ");
 
-  // Each variant is the valid file edited with h5py, then given a new checksum header by
-  // tests/reference/dataset_h5py.py, which also shows h5py and hashlib can write our layout.
+  // Each variant is the valid file edited with h5py and given a new checksum header by
+  // tests/reference/dataset_h5py.py (h5py and hashlib alone can write our layout), but the first,
+  // which is edited without one.
   const std::pair<std::string, std::string> edits[] = {
       {"", "checksum mismatch"},  // edited, not resealed
       {"del f['offsets']", "dataset /offsets is missing"},
@@ -131,16 +132,15 @@ TEST_F(PrepareCli, BrokenDatasetsFailInspectWithOneLine) {
       {"f['input_ids'][0] = 5", "sample 0: starts with token 5 instead of [CLS] (2)"},
       {"f['labels'][1] = 2", "sample 1 has label 2, outside [0, 2)"},
   };
-  const std::string reseal =
-      python() + " " + quoted(testing::source_dir() / "tests/reference/dataset_h5py.py") + " reseal ";
+  const std::string tool = python() + " " + quoted(testing::source_dir() / "tests/reference/dataset_h5py.py");
   for (const auto& [edit, expected] : edits) {
     SCOPED_TRACE(edit);
     const auto broken = dir_ / "broken.h5";
     std::filesystem::copy_file(valid, broken, std::filesystem::copy_options::overwrite_existing);
-    const std::string change = edit.empty() ? "f['input_ids'][8] = 9" : edit;
     const CommandResult edited =
-        run_command(python() + " -c \"import h5py; f = h5py.File('" + broken.string() + "', 'r+'); " +
-                    change + "; f.close()\"" + (edit.empty() ? "" : " && " + reseal + quoted(broken)));
+        edit.empty() ? run_command(python() + " -c \"import h5py; f = h5py.File('" + broken.string() +
+                                   "', 'r+'); f['input_ids'][8] = 9; f.close()\"")
+                     : run_command(tool + " edit " + quoted(broken) + " \"" + edit + "\"");
     ASSERT_EQ(edited.exit_code, 0) << edited.output;
     expect_one_line_error(dtrain("inspect " + quoted(broken)), expected);
   }

@@ -3,6 +3,7 @@
 
   dump FILE         verify the checksum header, print every attribute and dataset as JSON
   reseal FILE       recompute the checksum header after an edit (what dtrain prepare writes last)
+  edit FILE CODE    run CODE with `f` the file opened by h5py for writing, then reseal it
   write-v1 JSON H5  write a format-1 file (variable-length strings, no checksums) from a JSON
                     description {"attrs": {...}, "datasets": {"input_ids": [...], ...}}
   to-v1 FILE H5     write a format-2 classification/regression file's content as a format-1 file
@@ -106,6 +107,10 @@ if __name__ == "__main__":
     if command == "dump":
         dump(sys.argv[2])
     elif command == "reseal":
+        reseal(sys.argv[2])
+    elif command == "edit":
+        with h5py.File(sys.argv[2], "r+") as f:
+            exec(sys.argv[3], {"f": f, "np": np})
         reseal(sys.argv[2])
     elif command == "write-v1":
         write_v1(sys.argv[2], sys.argv[3])
