@@ -64,11 +64,13 @@ const RegisterCommand kInspect([](CLI::App& app) -> std::function<void()> {
     const data::DatasetInfo& info = reader.info();
     std::string label_names;
     for (const auto& name : info.label_names) label_names += (label_names.empty() ? "" : ",") + name;
-    std::string text = fmt::format(
-        "{}: format {} v{}, {}, {} labels{}{}\n"
-        "samples {}, tokens {}, max_length {}",
-        *path, data::kFormatName, info.format_version, data::task_name(info.task), info.num_labels,
-        label_names.empty() ? "" : " ", label_names, info.num_samples, info.total_tokens, info.max_length);
+    const std::string labels =
+        info.task == data::TaskType::translation
+            ? ""
+            : fmt::format(", {} labels{}{}", info.num_labels, label_names.empty() ? "" : " ", label_names);
+    std::string text = fmt::format("{}: format {} v{}, {}{}\nsamples {}, tokens {}, max_length {}", *path,
+                                   data::kFormatName, info.format_version, data::task_name(info.task), labels,
+                                   info.num_samples, info.total_tokens, info.max_length);
     if (info.task == data::TaskType::translation) {
       text += fmt::format(", target tokens {}, max_target_length {}", info.total_target_tokens,
                           info.max_target_length);

@@ -132,6 +132,34 @@ TEST(DatasetFormat2, TranslationFileReadsWithH5pyAlone) {
   }
 }
 
+TEST(DatasetFormat2, InspectShowsAndChecksBothStreamsOfATranslationFile) {
+  ScratchDir dir;
+  TranslationSamples samples = random_translation_samples(50, 2);
+  write_translation(dir / "t.h5", samples);
+  const auto inspect = [](const std::filesystem::path& file) {
+    return run_command(quoted(testing::dtrain_binary()) + " inspect " + quoted(file));
+  };
+  const CommandResult good = inspect(dir / "t.h5");
+  EXPECT_EQ(good.exit_code, 0) << good.output;
+  const std::vector<int64_t> sources = flat(samples.sources), targets = flat(samples.targets);
+  for (const std::string& part : {fmt::format("format dtrain.tokenized v2, translation\nsamples 50, tokens "
+                                              "{}, max_length 16, target tokens {}, "
+                                              "max_target_length 16\nchecksum sha256 ",
+                                              sources.size(), targets.size()),
+                                  fmt::format("stream input_ids: {} tokens", sources.size()),
+                                  fmt::format("stream labels: {} tokens", targets.size()),
+                                  std::string("pad/cls/sep/eos 41/-/-/0, decoder_start_token_id 41"),
+                                  std::string("tokenizer marian-sentencepiece")}) {
+    EXPECT_NE(good.output.find(part), std::string::npos) << part << " in:\n" << good.output;
+  }
+  samples.targets[7].back() = 5;
+  write_translation(dir / "no-eos.h5", samples);
+  const CommandResult bad = inspect(dir / "no-eos.h5");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.output, "dtrain: error: " + (dir / "no-eos.h5").string() +
+                            ": sample 7: its target does not end with EOS (0)\n");
+}
+
 // A format-1 file written by h5py to the old contract (variable-length strings, no checksum header)
 // reads like before: it is first read in a child process, then opened.
 TEST(DatasetFormat1, FilesWrittenToTheOldContractStillRead) {
