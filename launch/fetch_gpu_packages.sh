@@ -20,6 +20,7 @@ wanted=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libutf8proc-dev
   libssl-dev
   libsentencepiece-dev
+  libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev
   pkgconf patchelf
 )
