@@ -140,7 +140,8 @@ def train_with_trainer(args, overrides):
     return {"framework": f"transformers {transformers.__version__} Trainer",
             "samples_per_second": args.steps * arguments.per_device_train_batch_size / seconds,
             "steps": args.steps, "warmup_steps": args.warmup_steps,
-            "device": torch.cuda.get_device_name(0) if cuda else "cpu", "optimizer": str(arguments.optim),
+            "device": torch.cuda.get_device_name(0) if cuda else "cpu",
+            "optimizer": str(getattr(arguments.optim, "value", arguments.optim)),
             "fp16": arguments.fp16, "train_loss": output.training_loss}
 
 

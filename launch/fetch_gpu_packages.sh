@@ -74,8 +74,10 @@ pruned_names=$(IFS='|'; echo "${pruned[*]}")
 # "Inst NAME (VERSION ARCHIVES [ARCH])" lines: the packages apt would install, with their versions.
 mapfile -t selected < <(echo "$resolution" | awk '$1 == "Inst" { sub(/^\(/, "", $3); print $2, $3 }' |
                         grep -Ev "^($pruned_names) " | sort)
+selected_list=$(printf '%s\n' "${selected[@]}")
 for package in "${wanted[@]}"; do
-  printf '%s\n' "${selected[@]}" | grep -q "^$package " ||
+  # A here-string, not a pipe: grep -q stops reading early, which pipefail would count as a failure.
+  grep -q "^$package " <<<"$selected_list" ||
     { echo "fetch_gpu_packages: $package did not resolve (or is pruned)" >&2; exit 1; }
 done
 
