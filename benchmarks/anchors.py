@@ -6,6 +6,11 @@
                                         the anchor of bench_prepare's reader rows
   mpirun -np 2 anchors.py allreduce MB  torch.distributed (gloo) all_reduce of fp16 and fp32 tensors
                                         up to MB MiB: the anchor of bench_allreduce_torch
+  anchors.py marian FOLDER SRC TGT      transformers' MarianTokenizer (DTRAIN_PYTHON's environment) on a
+                                        Marian folder: tokenizer(sources, text_target=targets) and
+                                        batch_decode(labels, skip_special_tokens=True), median of 3 runs;
+                                        and SentencePiece's own encode of the same text (pieces only):
+                                        the anchors of bench_marian_tokenizer
 
 Each prints one JSON line.
 """
@@ -68,5 +73,43 @@ def allreduce(max_mb):
     dist.destroy_process_group()
 
 
+def marian(folder, source_file, target_file, repeats=3):
+    import statistics
+    import warnings
+
+    import sentencepiece
+    from transformers import MarianTokenizer
+
+    warnings.filterwarnings("ignore")
+    tokenizer = MarianTokenizer.from_pretrained(folder)
+    with open(source_file, encoding="utf-8") as f:
+        sources = f.read().split("\n")[:-1]
+    with open(target_file, encoding="utf-8") as f:
+        targets = f.read().split("\n")[:-1]
+
+    def timed(work):
+        cpu, wall = [], []
+        for _ in range(repeats):
+            cpu_start, wall_start = time.process_time(), time.perf_counter()
+            result = work()
+            cpu.append(time.process_time() - cpu_start)
+            wall.append(time.perf_counter() - wall_start)
+        return statistics.median(cpu), statistics.median(wall), result
+
+    encode_cpu, encode_wall, encoded = timed(lambda: tokenizer(sources, text_target=targets))
+    tokens = sum(map(len, encoded["input_ids"])) + sum(map(len, encoded["labels"]))
+    decode_cpu, decode_wall, _ = timed(lambda: tokenizer.batch_decode(encoded["labels"], skip_special_tokens=True))
+    source_spm = sentencepiece.SentencePieceProcessor(model_file=os.path.join(folder, "source.spm"))
+    target_spm = sentencepiece.SentencePieceProcessor(model_file=os.path.join(folder, "target.spm"))
+    spm_cpu, spm_wall, _ = timed(lambda: (source_spm.encode(sources, out_type=str, num_threads=1),
+                                          target_spm.encode(targets, out_type=str, num_threads=1)))
+    print(json.dumps({"anchor": "transformers MarianTokenizer", "pairs": len(sources), "tokens": tokens,
+                      "encode_cpu_s": encode_cpu, "encode_wall_s": encode_wall,
+                      "decode_cpu_s": decode_cpu, "decode_wall_s": decode_wall,
+                      "sentencepiece_encode_cpu_s": spm_cpu, "sentencepiece_encode_wall_s": spm_wall,
+                      "sentencepiece": sentencepiece.__version__}))
+
+
 if __name__ == "__main__":
-    {"reader": lambda: reader(sys.argv[2]), "allreduce": lambda: allreduce(int(sys.argv[2]))}[sys.argv[1]]()
+    {"reader": lambda: reader(sys.argv[2]), "allreduce": lambda: allreduce(int(sys.argv[2])),
+     "marian": lambda: marian(*sys.argv[2:5])}[sys.argv[1]]()

@@ -25,6 +25,7 @@ find_package(yaml-cpp REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(Torch REQUIRED)
+find_package(Protobuf REQUIRED)  # TensorBoard event files
 
 # The torch wheel ships fmt 12's headers inside its include folder, ahead of /usr/include on the search
 # path; Debian's spdlog needs Debian's fmt 9 (which it links). dtrain includes none of torch's headers
@@ -61,6 +62,9 @@ add_link_options("LINKER:--push-state,--no-as-needed,-lstdc++,--pop-state")
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 add_library(dtrain::utf8proc ALIAS PkgConfig::UTF8PROC)
+# Debian's SentencePiece (libsentencepiece + libsentencepiece_train) for the Marian tokenizer. Only the
+# shim library libdtrain_sentencepiece.so links it (see src/data/tokenizers/sentencepiece_api.h).
+pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 
 # Serial HDF5 is enough: every rank opens the file read-only and reads its own hyperslabs.
 find_package(HDF5 REQUIRED COMPONENTS C)

@@ -17,6 +17,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libutf8proc-dev
   libssl-dev
   libsentencepiece-dev # the Marian tokenizer
+  libprotobuf-dev protobuf-compiler # TensorBoard event files
   python3 python3-venv
   slurm-wlm munge # the one-node Slurm cluster of the launch tests (tests/launch)
   gnuplot-nox     # launch/scaling.sh plots

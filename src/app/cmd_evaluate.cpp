@@ -1,14 +1,19 @@
 // `dtrain evaluate`: a model's eval_loss and metrics on a prepared dataset, printed as one JSON
-// object. Under mpirun every rank evaluates its partition; the numbers do not depend on the rank count.
+// object (and saved as eval_results.json with --output-dir). Under mpirun every rank evaluates its
+// partition; the numbers do not depend on the rank count.
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <optional>
 
 #include "app/commands.h"
 #include "app/distributed_command.h"
 #include "app/inference_setup.h"
 #include "common/error.h"
 #include "train/evaluation.h"
+#include "train/reporting/results_files.h"
 
 namespace dtrain::app {
 namespace {
@@ -18,11 +23,23 @@ struct EvaluateOptions {
   std::string data;
   std::string task_name;
   int64_t batch_size = 32;
+  std::string output_dir;
+  dist::HealthOptions health;
 };
+
+// The epoch the model was trained to, as Trainer.evaluate adds it to its metrics: from the
+// trainer_state.json dtrain saves with a final model or checkpoint, when there is one.
+std::optional<double> trained_epoch(const std::filesystem::path& model) {
+  std::ifstream file(model / "trainer_state.json");
+  if (!file) return std::nullopt;
+  const nlohmann::json state = nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
+  if (!state.is_object() || !state.contains("epoch") || !state["epoch"].is_number()) return std::nullopt;
+  return state["epoch"].get<double>();
+}
 
 void run_evaluate(const EvaluateOptions& options, const dist::ProcessGroup& group) {
   const data::DatasetReader reader(options.data);
-  InferenceSetup setup = prepare_inference(group, options.model, reader);
+  InferenceSetup setup = prepare_inference(group, options.model, reader, options.health);
   const data::DatasetInfo& info = reader.info();
   const int64_t model_labels = setup.model->config().num_labels;
   DTRAIN_CHECK(info.task == data::TaskType::regression ? model_labels == 1 : info.num_labels == model_labels,
@@ -31,7 +48,15 @@ void run_evaluate(const EvaluateOptions& options, const dist::ProcessGroup& grou
                options.model, model_labels);
   const nlohmann::json metrics =
       train::evaluate(*setup.model, reader, *setup.comm, options.batch_size, options.task_name);
-  if (group.rank() == 0) fmt::print("{}\n", metrics.dump());
+  if (group.rank() != 0) return;
+  fmt::print("{}\n", metrics.dump());
+  if (!options.output_dir.empty()) {
+    // What run_glue.py's final evaluation saves: the metrics, the epoch, merged into all_results.json.
+    nlohmann::json results = metrics;
+    if (const auto epoch = trained_epoch(options.model)) results["epoch"] = *epoch;
+    std::filesystem::create_directories(options.output_dir);
+    train::reporting::save_metrics(options.output_dir, "eval", results);
+  }
 }
 
 const RegisterCommand kEvaluate([](CLI::App& app) -> std::function<void()> {
@@ -47,6 +72,10 @@ const RegisterCommand kEvaluate([](CLI::App& app) -> std::function<void()> {
   sub->add_option("--batch-size", options->batch_size, "Samples per forward pass (per rank)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  sub->add_option("--output-dir", options->output_dir,
+                  "Also save the metrics as DIR/eval_results.json and merge them into DIR/all_results.json "
+                  "(the run's output_dir, as run_glue.py does after training)");
+  add_health_options(*sub, options->health);
   return
       [options] { run_distributed([&](const dist::ProcessGroup& group) { run_evaluate(*options, group); }); };
 });

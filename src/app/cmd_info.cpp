@@ -5,6 +5,8 @@
 #include <cstdio>
 
 #include "app/commands.h"
+#include "common/error.h"
+#include "data/tokenizers/sentencepiece.h"
 #include "model/torch_runtime.h"
 
 namespace dtrain::app {
@@ -17,9 +19,15 @@ const RegisterCommand kInfo([](CLI::App& app) -> std::function<void()> {
     char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING];
     int length = 0;
     MPI_Get_library_version(mpi_version, &length);
-    std::printf("dtrain 0.1.0\n%s\nHDF5 %u.%u.%u\nMPI %.*s\nCUDA/NCCL path: %s\n",
+    std::string sentencepiece;
+    try {
+      sentencepiece = data::sentencepiece_version();
+    } catch (const Error& e) {
+      sentencepiece = e.what();
+    }
+    std::printf("dtrain 0.1.0\n%s\nHDF5 %u.%u.%u\nMPI %.*s\nSentencePiece %s\nCUDA/NCCL path: %s\n",
                 dtrain::model::torch_runtime_summary().c_str(), major, minor, release,
-                length > 60 ? 60 : length, mpi_version,
+                length > 60 ? 60 : length, mpi_version, sentencepiece.c_str(),
 #ifdef DTRAIN_WITH_CUDA
                 "built"
 #else

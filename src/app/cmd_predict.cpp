@@ -21,6 +21,7 @@ struct PredictOptions {
   std::string data;
   std::string output;
   int64_t batch_size = 32;
+  dist::HealthOptions health;
 };
 
 void run_predict(const PredictOptions& options, const dist::ProcessGroup& group) {
@@ -29,7 +30,7 @@ void run_predict(const PredictOptions& options, const dist::ProcessGroup& group)
   DTRAIN_CHECK(std::filesystem::is_directory(output_folder), "cannot write {}: folder {} does not exist",
                options.output, output_folder.string());
   const data::DatasetReader reader(options.data);
-  InferenceSetup setup = prepare_inference(group, options.model, reader);
+  InferenceSetup setup = prepare_inference(group, options.model, reader, options.health);
 
   const auto start = std::chrono::steady_clock::now();
   const data::PredictionsTable table =
@@ -62,6 +63,7 @@ const RegisterCommand kPredict([](CLI::App& app) -> std::function<void()> {
   sub->add_option("--batch-size", options->batch_size, "Samples per forward pass")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  add_health_options(*sub, options->health);
   return
       [options] { run_distributed([&](const dist::ProcessGroup& group) { run_predict(*options, group); }); };
 });

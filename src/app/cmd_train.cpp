@@ -7,8 +7,11 @@
 
 #include "app/commands.h"
 #include "app/distributed_command.h"
+#include "common/fault_injection.h"
 #include "common/logging.h"
+#include "dist/health_monitor.h"
 #include "dist/process_group.h"
+#include "train/elastic_resume.h"
 #include "train/preemption.h"
 #include "train/run_config.h"
 #include "train/trainer.h"
@@ -38,6 +41,12 @@ const RegisterCommand kTrain([](CLI::App& app) -> std::function<void()> {
       train::RunConfig config = train::RunConfig::load(options->config, options->overrides);
       configure_logging(group.rank(), group.size(), config.training.log_level,
                         config.training.log_level_replica);
+      faults::arm(group.rank());
+      // Watches every rank from before the first collective until after the last.
+      const dist::HealthMonitor monitor(group,
+                                        {config.training.heartbeat_timeout, config.training.ddp_timeout});
+      const std::string adapted = train::keep_checkpoint_global_batch(config.training, group.size());
+      if (!adapted.empty() && group.rank() == 0) spdlog::warn("{}", adapted);
       train::Trainer(std::move(config), group, preemption).train();
     });
   };

@@ -1,10 +1,8 @@
 #include "app/distributed_command.h"
 
-#include <mpi.h>
-
-#include <cstdio>
 #include <exception>
 
+#include "dist/job_abort.h"
 #include "dist/process_group.h"
 
 namespace dtrain::app {
@@ -15,9 +13,8 @@ void run_distributed(const std::function<void(const dist::ProcessGroup&)>& body)
     body(group);
   } catch (const std::exception& e) {
     if (group.size() == 1) throw;  // main() reports it; MPI finalises normally
-    std::fprintf(stderr, "dtrain: error: [rank %d] %s\n", group.rank(), e.what());
-    std::fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, 1);
+    dist::log_fatal(e.what());
+    dist::abort_job(1);
   }
 }
 

@@ -59,7 +59,7 @@ void write_text_atomically(const fs::path& path, const std::string& text) {
     std::ofstream out(file.temporary_path(), std::ios::binary);
     out << text;
     out.flush();
-    DTRAIN_CHECK(out, "cannot write {}", path.string());
+    DTRAIN_CHECK(out, "cannot write {}: {}", path.string(), std::strerror(errno));
   }
   file.commit();
 }

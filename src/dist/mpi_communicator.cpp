@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "dist/half_sum.h"
 #include "dist/mpi_check.h"
+#include "dist/rank_activity.h"
 
 namespace dtrain::dist {
 namespace {
@@ -30,6 +31,18 @@ void in_int_sized_chunks(std::int64_t count, Call call) {
     call(offset, static_cast<int>(std::min<std::int64_t>(INT_MAX, count - offset)));
   }
 }
+
+// Marks an asynchronous collective complete when the job that ran it ends, by an error too.
+class CompletesCollective {
+ public:
+  explicit CompletesCollective(std::int64_t sequence) : sequence_(sequence) {}
+  ~CompletesCollective() { RankActivity::process().complete_collective(sequence_); }
+  CompletesCollective(const CompletesCollective&) = delete;
+  CompletesCollective& operator=(const CompletesCollective&) = delete;
+
+ private:
+  std::int64_t sequence_;
+};
 
 class FutureWork final : public PendingWork {
  public:
@@ -78,8 +91,12 @@ std::unique_ptr<PendingWork> MpiCommunicator::start_all_reduce_sum(const at::Ten
     datatype = MPI_FLOAT;
   }
   MPI_Comm comm = comm_.get();
+  // Numbered here, in the caller's order, which is the same on every rank.
+  const std::int64_t sequence = RankActivity::process().enter_collective(
+      CollectiveKind::kAllReduce, static_cast<std::int64_t>(tensor.nbytes()));
   // The job holds a reference to the tensor, so its storage lives until the sum is done.
-  return std::make_unique<FutureWork>(thread_.submit([tensor, datatype, op, comm] {
+  return std::make_unique<FutureWork>(thread_.submit([tensor, datatype, op, comm, sequence] {
+    const CompletesCollective completes(sequence);
     auto* bytes = static_cast<char*>(tensor.data_ptr());
     const std::int64_t element_size = tensor.element_size();
     in_int_sized_chunks(tensor.numel(), [&](std::int64_t offset, int count) {
@@ -91,6 +108,7 @@ std::unique_ptr<PendingWork> MpiCommunicator::start_all_reduce_sum(const at::Ten
 void MpiCommunicator::broadcast(const at::Tensor& tensor, int root) {
   check_cpu_contiguous(tensor, "broadcast");
   MPI_Comm comm = comm_.get();
+  const CollectiveScope collective(CollectiveKind::kBroadcast, static_cast<std::int64_t>(tensor.nbytes()));
   run_on_comm_thread([&] {
     auto* bytes = static_cast<char*>(tensor.data_ptr());
     in_int_sized_chunks(static_cast<std::int64_t>(tensor.nbytes()), [&](std::int64_t offset, int count) {
@@ -101,12 +119,15 @@ void MpiCommunicator::broadcast(const at::Tensor& tensor, int root) {
 
 void MpiCommunicator::barrier() {
   MPI_Comm comm = comm_.get();
+  const CollectiveScope collective(CollectiveKind::kBarrier, 0);
   run_on_comm_thread([comm] { DTRAIN_MPI_CHECK(MPI_Barrier(comm)); });
 }
 
 std::vector<double> MpiCommunicator::all_gather(const std::vector<double>& local) {
   std::vector<double> all(local.size() * size_);
   MPI_Comm comm = comm_.get();
+  const CollectiveScope collective(CollectiveKind::kAllGather,
+                                   static_cast<std::int64_t>(local.size() * sizeof(double)));
   run_on_comm_thread([&] {
     DTRAIN_MPI_CHECK(MPI_Allgather(local.data(), static_cast<int>(local.size()), MPI_DOUBLE, all.data(),
                                    static_cast<int>(local.size()), MPI_DOUBLE, comm));
@@ -117,6 +138,8 @@ std::vector<double> MpiCommunicator::all_gather(const std::vector<double>& local
 std::vector<double> MpiCommunicator::gather(const std::vector<double>& local, int root) {
   std::vector<double> all(rank_ == root ? local.size() * size_ : 0);
   MPI_Comm comm = comm_.get();
+  const CollectiveScope collective(CollectiveKind::kGather,
+                                   static_cast<std::int64_t>(local.size() * sizeof(double)));
   run_on_comm_thread([&] {
     DTRAIN_MPI_CHECK(MPI_Gather(local.data(), static_cast<int>(local.size()), MPI_DOUBLE, all.data(),
                                 static_cast<int>(local.size()), MPI_DOUBLE, root, comm));

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "dist/mpi_check.h"
+#include "dist/rank_activity.h"
 
 namespace dtrain::dist {
 
@@ -61,6 +62,7 @@ ProcessGroup::ProcessGroup() : runtime_(MPI_THREAD_MULTIPLE), world_(OwnedComm::
 }
 
 void ProcessGroup::barrier() const {
+  const CollectiveScope collective(CollectiveKind::kBarrier, 0);
   DTRAIN_MPI_CHECK(MPI_Barrier(world_.get()));
 }
 

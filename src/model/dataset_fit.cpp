@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "common/error.h"
-#include "data/tokenizers/bert_tokenizer.h"
+#include "data/tokenizers/tokenizer.h"
 
 namespace dtrain::model {
 
@@ -24,13 +24,12 @@ void check_dataset_fits_model(const data::DatasetReader& dataset, const BertConf
                "(max_position_embeddings); prepare the data with --max-length {}",
                dataset.path().string(), longest, model_folder.string(), config.max_position_embeddings,
                config.max_position_embeddings);
-  const auto vocab_file = model_folder / "vocab.txt";
-  if (!std::filesystem::exists(vocab_file)) return;
-  const std::string model_sha256 = data::BertTokenizer::from_folder(model_folder).vocab_sha256();
+  if (!data::is_tokenizer_folder(model_folder)) return;
+  const std::string model_sha256 = data::load_tokenizer(model_folder)->vocab_sha256();
   DTRAIN_CHECK(model_sha256 == info.vocab_sha256,
-               "{}: tokenized with a different vocabulary (sha256 {}) than {} (sha256 {}); prepare the data "
-               "with the model's tokenizer",
-               dataset.path().string(), info.vocab_sha256, vocab_file.string(), model_sha256);
+               "{}: tokenized with a different vocabulary (sha256 {}) than the tokenizer in {} (sha256 {}); "
+               "prepare the data with the model's tokenizer",
+               dataset.path().string(), info.vocab_sha256, model_folder.string(), model_sha256);
 }
 
 }  // namespace dtrain::model

@@ -1,8 +1,8 @@
 #pragma once
 // Whether a prepared dataset can be fed to a model: its token ids must index the model's embedding,
-// its samples fit the position embeddings, and, when the model folder carries its tokenizer's
-// vocab.txt, it must have been tokenized with that very vocabulary (else ids mean other words and
-// the model silently computes nonsense).
+// its samples fit the position embeddings, and, when the model folder carries its tokenizer (vocab.txt,
+// or a Marian tokenizer's files), it must have been tokenized with that very vocabulary (else ids mean
+// other words and the model silently computes nonsense).
 #include <filesystem>
 
 #include "data/dataset/dataset_reader.h"

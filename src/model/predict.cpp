@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "data/loading/loader.h"
+#include "dist/rank_activity.h"
 
 namespace dtrain::model {
 
@@ -41,6 +42,8 @@ PartitionPredictions predict_partition(BertForSequenceClassificationImpl& model,
                                   .contiguous();
     const float* values = logits.data_ptr<float>();
     table.logits.insert(table.logits.end(), values, values + logits.numel());
+    // Ranks with fewer batches wait for this one in the gather; each batch shows it is not stuck.
+    dist::RankActivity::process().mark_progress();
     table.class_labels.insert(table.class_labels.end(), batch.class_labels.begin(), batch.class_labels.end());
     table.regression_labels.insert(table.regression_labels.end(), batch.regression_labels.begin(),
                                    batch.regression_labels.end());

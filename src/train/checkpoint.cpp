@@ -13,7 +13,9 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/fault_injection.h"
 #include "common/sha256.h"
+#include "data/tokenizers/tokenizer.h"
 #include "model/bert/bert_model.h"
 #include "model/hf/hf_checkpoint.h"
 #include "model/hf/safetensors.h"
@@ -26,8 +28,6 @@ namespace {
 
 constexpr const char* kPrefix = "checkpoint-";
 constexpr const char* kMarker = "checkpoint_complete";
-const char* const kTokenizerFiles[] = {"vocab.txt", "tokenizer_config.json", "tokenizer.json",
-                                       "special_tokens_map.json"};
 
 void fsync_folder(const fs::path& folder) {
   const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -132,25 +132,21 @@ fs::path checkpoint_folder(const fs::path& output_dir, int64_t step) {
 }
 
 void copy_tokenizer_files(const fs::path& tokenizer_folder, const fs::path& destination) {
-  DTRAIN_CHECK(fs::is_regular_file(tokenizer_folder / "vocab.txt"), "data.tokenizer: {} has no vocab.txt",
-               tokenizer_folder.string());
-  for (const char* name : kTokenizerFiles) {
-    if (!fs::is_regular_file(tokenizer_folder / name)) continue;
+  for (const std::string& name : data::load_tokenizer(tokenizer_folder)->model_files()) {
     AtomicFile file(destination / name);
     fs::copy_file(tokenizer_folder / name, file.temporary_path(), fs::copy_options::overwrite_existing);
     file.commit();
   }
 }
 
-fs::path write_checkpoint(const fs::path& output_dir, const model::BertForSequenceClassificationImpl& model,
-                          const TrainerSnapshot& snapshot, const ModelFolderExtras& extras) {
-  const fs::path final_folder = checkpoint_folder(output_dir, snapshot.global_step);
-  const fs::path temporary = final_folder.string() + ".tmp-" + std::to_string(::getpid());
-  fs::remove_all(temporary);
-  fs::create_directories(temporary);
+namespace {
 
+// Everything but the completion marker, into `temporary`; returns each file's SHA-256.
+json write_checkpoint_files(const fs::path& temporary, const model::BertForSequenceClassificationImpl& model,
+                            const TrainerSnapshot& snapshot, const ModelFolderExtras& extras) {
   // Every file goes through AtomicFile (fsync'd); the model first, as a model folder.
   model::save_hf_checkpoint(model, temporary);
+  faults::at(faults::Point::kCheckpointSave, snapshot.global_step);
   if (!extras.tokenizer_folder.empty()) copy_tokenizer_files(extras.tokenizer_folder, temporary);
   write_optimizer(temporary, snapshot.optimizer);
   write_text_atomically(temporary / "scheduler.json",
@@ -168,6 +164,28 @@ fs::path write_checkpoint(const fs::path& output_dir, const model::BertForSequen
   json checksums = json::object();
   for (const auto& entry : fs::directory_iterator(temporary)) {
     checksums[entry.path().filename().string()] = sha256_file_hex(entry.path());
+  }
+  return checksums;
+}
+
+}  // namespace
+
+fs::path write_checkpoint(const fs::path& output_dir, const model::BertForSequenceClassificationImpl& model,
+                          const TrainerSnapshot& snapshot, const ModelFolderExtras& extras) {
+  const fs::path final_folder = checkpoint_folder(output_dir, snapshot.global_step);
+  const fs::path temporary = final_folder.string() + ".tmp-" + std::to_string(::getpid());
+  json checksums;
+  try {
+    fs::remove_all(temporary);
+    fs::create_directories(temporary);
+    checksums = write_checkpoint_files(temporary, model, snapshot, extras);
+  } catch (const std::exception& e) {
+    // A full disk is the usual cause: give the space back now (a killed save leaves the folder to
+    // the next start, remove_unfinished_saves).
+    std::error_code ignored;
+    fs::remove_all(temporary, ignored);
+    DTRAIN_FAIL("saving {} failed: {}. The earlier checkpoints are intact; the partial folder was removed",
+                final_folder.string(), e.what());
   }
 
   // A folder of that name is a leftover (an incomplete save, or a run resumed from an earlier step).
@@ -220,6 +238,14 @@ std::optional<fs::path> latest_complete_checkpoint(const fs::path& output_dir) {
     const std::string problem = checkpoint_problem(*folder);
     if (problem.empty()) return *folder;
     spdlog::warn("skipping incomplete checkpoint {}: {}", folder->string(), problem);
+  }
+  return std::nullopt;
+}
+
+std::optional<fs::path> newest_marked_checkpoint(const fs::path& output_dir) {
+  const std::vector<fs::path> folders = checkpoint_folders(output_dir);
+  for (auto folder = folders.rbegin(); folder != folders.rend(); ++folder) {
+    if (fs::is_regular_file(*folder / kMarker)) return *folder;
   }
   return std::nullopt;
 }

@@ -47,8 +47,9 @@ struct ModelFolderExtras {
 
 std::filesystem::path checkpoint_folder(const std::filesystem::path& output_dir, int64_t step);
 
-// Copies the Hugging Face tokenizer files present in `tokenizer_folder` (vocab.txt,
-// tokenizer_config.json, tokenizer.json, special_tokens_map.json) into `destination`, atomically each.
+// Copies the Hugging Face tokenizer files of `tokenizer_folder` (Tokenizer::model_files(): vocab.txt,
+// tokenizer_config.json, ... for BERT; source.spm, target.spm, vocab.json, ... for Marian) into
+// `destination`, atomically each.
 void copy_tokenizer_files(const std::filesystem::path& tokenizer_folder,
                           const std::filesystem::path& destination);
 
@@ -69,6 +70,10 @@ std::string checkpoint_problem(const std::filesystem::path& folder);
 // The complete checkpoint of output_dir with the highest step; newer incomplete or corrupt ones are
 // skipped with a warning.
 std::optional<std::filesystem::path> latest_complete_checkpoint(const std::filesystem::path& output_dir);
+
+// The checkpoint of output_dir with the highest step that has a completion marker, without
+// verifying its checksums (for a quick look at its settings; resuming verifies).
+std::optional<std::filesystem::path> newest_marked_checkpoint(const std::filesystem::path& output_dir);
 
 // resume_from_checkpoint: "latest" is the newest complete checkpoint in output_dir (nullopt when
 // there is none: a first run of a job that is always submitted with "latest"); anything else is a

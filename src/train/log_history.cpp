@@ -15,11 +15,13 @@ LogHistory::LogHistory(const std::filesystem::path& jsonl_path, bool append)
 
 void LogHistory::record(const nlohmann::json& entry) {
   entries_.push_back(entry);
-  if (!file_) return;
-  const std::string line = entry.dump() + "\n";
-  const bool written =
-      std::fwrite(line.data(), 1, line.size(), file_.get()) == line.size() && std::fflush(file_.get()) == 0;
-  DTRAIN_CHECK(written, "{}: write failed: {}", path_.string(), std::strerror(errno));
+  if (file_) {
+    const std::string line = entry.dump() + "\n";
+    const bool written =
+        std::fwrite(line.data(), 1, line.size(), file_.get()) == line.size() && std::fflush(file_.get()) == 0;
+    DTRAIN_CHECK(written, "{}: write failed: {}", path_.string(), std::strerror(errno));
+  }
+  for (const auto& reporter : reporters_) reporter->report(entry);
 }
 
 }  // namespace dtrain::train

@@ -4,10 +4,13 @@
 #include <thread>
 
 #include "dist/mpi_check.h"
+#include "dist/rank_activity.h"
 
 namespace dtrain::train {
 
 std::string broadcast_string(MPI_Comm comm, const std::string& value, int root) {
+  const dist::CollectiveScope collective(dist::CollectiveKind::kBroadcast,
+                                         static_cast<std::int64_t>(value.size()));
   unsigned long long length = value.size();
   DTRAIN_MPI_CHECK(MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, root, comm));
   std::string result = value;
@@ -17,12 +20,14 @@ std::string broadcast_string(MPI_Comm comm, const std::string& value, int root) 
 }
 
 bool broadcast_flag(MPI_Comm comm, bool value, int root) {
+  const dist::CollectiveScope collective(dist::CollectiveKind::kBroadcast, sizeof(int));
   int flag = value ? 1 : 0;
   DTRAIN_MPI_CHECK(MPI_Bcast(&flag, 1, MPI_INT, root, comm));
   return flag != 0;
 }
 
 void wait_for_all_ranks(MPI_Comm comm) {
+  const dist::CollectiveScope collective(dist::CollectiveKind::kBarrier, 0);
   MPI_Request request;
   DTRAIN_MPI_CHECK(MPI_Ibarrier(comm, &request));
   for (int done = 0;;) {

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "dist/mpi_check.h"
+#include "dist/rank_activity.h"
 
 namespace dtrain::train {
 namespace {
@@ -39,6 +40,7 @@ std::vector<at::Tensor> gather_rng_states(MPI_Comm comm, int root, const c10::De
   DTRAIN_MPI_CHECK(MPI_Comm_size(comm, &size));
   const int bytes = static_cast<int>(local.numel());
   at::Tensor all = rank == root ? at::empty({size, bytes}, at::kByte) : at::Tensor();
+  const dist::CollectiveScope collective(dist::CollectiveKind::kGather, bytes);
   DTRAIN_MPI_CHECK(MPI_Gather(local.data_ptr(), bytes, MPI_BYTE, rank == root ? all.data_ptr() : nullptr,
                               bytes, MPI_BYTE, root, comm));
   std::vector<at::Tensor> states;

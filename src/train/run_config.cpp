@@ -35,6 +35,11 @@ void visit(TrainingArguments& t, Visitor&& field) {
   field("bf16", t.bf16);
   field("ddp_bucket_cap_mb", t.ddp_bucket_cap_mb);
   field("ddp_allreduce_dtype", t.ddp_allreduce_dtype);
+  field("report_to", t.report_to);
+  field("logging_dir", t.logging_dir);
+  field("ddp_timeout", t.ddp_timeout);
+  field("heartbeat_timeout", t.heartbeat_timeout);
+  field("max_consecutive_nonfinite_steps", t.max_consecutive_nonfinite_steps);
   field("logging_strategy", t.logging_strategy);
   field("logging_steps", t.logging_steps);
   field("logging_first_step", t.logging_first_step);
@@ -51,6 +56,7 @@ void visit(TrainingArguments& t, Visitor&& field) {
   field("greater_is_better", t.greater_is_better);
   field("resume_from_checkpoint", t.resume_from_checkpoint);
   field("allow_data_change_on_resume", t.allow_data_change_on_resume);
+  field("keep_global_batch_on_resume", t.keep_global_batch_on_resume);
   field("early_stopping_patience", t.early_stopping_patience);
   field("early_stopping_threshold", t.early_stopping_threshold);
   field("seed", t.seed);
@@ -162,6 +168,16 @@ void read_section(const YAML::Node& node, const std::string& name, Section& sect
     using T = std::decay_t<decltype(value)>;
     if constexpr (std::is_same_v<T, nlohmann::json>) {
       value = yaml_to_json(item, where);
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      // One name or a list of names, as Trainer accepts.
+      value.clear();
+      if (item.IsSequence()) {
+        for (size_t i = 0; i < item.size(); ++i) {
+          value.push_back(read_scalar<std::string>(item[i], where + "[" + std::to_string(i) + "]"));
+        }
+      } else {
+        value.push_back(read_scalar<std::string>(item, where));
+      }
     } else if constexpr (std::is_same_v<T, std::optional<int64_t>> ||
                          std::is_same_v<T, std::optional<double>> || std::is_same_v<T, std::optional<bool>> ||
                          std::is_same_v<T, std::optional<std::string>>) {
@@ -194,6 +210,10 @@ void write_section(YAML::Emitter& out, const std::string& name, Section section)
       out << json_to_yaml(value);
     } else if constexpr (std::is_same_v<T, std::string>) {
       out << YAML::DoubleQuoted << value;
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      out << YAML::Flow << YAML::BeginSeq;
+      for (const auto& item : value) out << YAML::DoubleQuoted << item;
+      out << YAML::EndSeq;
     } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
       if (value)
         out << YAML::DoubleQuoted << *value;

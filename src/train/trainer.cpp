@@ -7,18 +7,21 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/fault_injection.h"
 #include "data/dataset/dataset_reader.h"
 #include "data/loading/loader.h"
 #include "data/loading/train_sampler.h"
-#include "data/tokenizers/bert_tokenizer.h"
+#include "data/tokenizers/tokenizer.h"
 #include "dist/communicator.h"
 #include "dist/gradient_reducer.h"
 #include "dist/parameter_sync.h"
 #include "dist/process_group.h"
+#include "dist/rank_activity.h"
 #include "model/bert/bert_model.h"
 #include "model/dataset_fit.h"
 #include "model/hf/hf_checkpoint.h"
@@ -31,9 +34,11 @@
 #include "train/log_history.h"
 #include "train/loss_scaler.h"
 #include "train/lr_schedule.h"
+#include "train/nonfinite_steps.h"
 #include "train/preemption.h"
 #include "train/progress.h"
 #include "train/rank_agreement.h"
+#include "train/reporting/reporters.h"
 #include "train/rng_state.h"
 #include "train/step_timer.h"
 
@@ -73,8 +78,9 @@ nlohmann::json dataset_identity(const data::DatasetInfo& info) {
 struct StepResult {
   double loss = 0;  // mean over the global batch
   int64_t tokens = 0;
-  double grad_norm = 0;    // before clipping; 0 when max_grad_norm is off or the step was skipped
-  bool preempted = false;  // some rank received a preemption signal
+  double grad_norm = 0;         // before clipping; 0 when max_grad_norm is off or the step was skipped
+  bool preempted = false;       // some rank received a preemption signal
+  bool update_skipped = false;  // non-finite loss or gradients (or an fp16 overflow): no update
 };
 
 // What happened since the last log line: one log.jsonl entry's worth of steps.
@@ -82,14 +88,17 @@ class LogWindow {
  public:
   StepTimer& timer() { return timer_; }
   void add(const StepResult& result, int64_t samples) {
-    loss_ += result.loss, ++steps_, samples_ += samples, tokens_ += result.tokens;
+    ++steps_, samples_ += samples, tokens_ += result.tokens;
+    // As Trainer's logging_nan_inf_filter: a non-finite loss is left out of the window's mean.
+    if (std::isfinite(result.loss)) loss_ += result.loss, ++finite_steps_;
+    if (result.update_skipped) ++skipped_steps_;
     if (result.grad_norm > 0) grad_norm_ = result.grad_norm;
   }
   double samples_per_second() const { return samples_ / std::max(seconds(), 1e-9); }
   // The entry Trainer logs (loss averaged over the window), then starts a new window.
   nlohmann::json take_entry(double learning_rate, double epoch, int64_t step) {
     const double elapsed = seconds();
-    nlohmann::json entry = {{"loss", loss_ / static_cast<double>(steps_)},
+    nlohmann::json entry = {{"loss", loss_ / static_cast<double>(finite_steps_)},
                             {"grad_norm", grad_norm_},
                             {"learning_rate", learning_rate},
                             {"epoch", epoch},
@@ -97,7 +106,9 @@ class LogWindow {
                             {"samples_per_second", samples_ / elapsed},
                             {"tokens_per_second", tokens_ / elapsed},
                             {"step_seconds", timer_.take_means(steps_)}};
-    loss_ = 0, steps_ = 0, samples_ = 0, tokens_ = 0, start_ = std::chrono::steady_clock::now();
+    if (skipped_steps_ > 0) entry["skipped_steps"] = skipped_steps_;
+    loss_ = 0, steps_ = 0, finite_steps_ = 0, skipped_steps_ = 0, samples_ = 0, tokens_ = 0;
+    start_ = std::chrono::steady_clock::now();
     return entry;
   }
 
@@ -108,7 +119,7 @@ class LogWindow {
 
   StepTimer timer_;
   double loss_ = 0, grad_norm_ = 0;
-  int64_t steps_ = 0, samples_ = 0, tokens_ = 0;
+  int64_t steps_ = 0, finite_steps_ = 0, skipped_steps_ = 0, samples_ = 0, tokens_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
@@ -153,6 +164,7 @@ struct Trainer::State {
   std::optional<double> best_metric;
   std::string best_model_checkpoint;
   int64_t early_stopping_counter = 0;
+  std::optional<NonFiniteSteps> nonfinite;  // skips, counts and finally stops on non-finite steps
 
   State(RunConfig run_config, const dist::ProcessGroup& process_group,
         const PreemptionWatch& preemption_watch)
@@ -170,17 +182,23 @@ struct Trainer::State {
     check_tokenizer();
     const bool resumed = args.resume_from_checkpoint && resume(*args.resume_from_checkpoint);
     if (is_main()) history_open(resumed);
+    nonfinite.emplace(args.max_consecutive_nonfinite_steps, args.output_dir, is_main());
   }
 
   bool is_main() const { return group.rank() == 0; }
 
   void check_tokenizer() const {
     if (config.data.tokenizer.empty()) return;
-    const auto tokenizer = data::BertTokenizer::from_folder(config.data.tokenizer);
+    std::unique_ptr<data::Tokenizer> tokenizer;
+    try {
+      tokenizer = data::load_tokenizer(config.data.tokenizer);
+    } catch (const Error& e) {
+      DTRAIN_FAIL("data.tokenizer: {}", e.what());
+    }
     const std::string& prepared_with = train_data.info().vocab_sha256;
-    DTRAIN_CHECK(prepared_with.empty() || tokenizer.vocab_sha256() == prepared_with,
+    DTRAIN_CHECK(prepared_with.empty() || tokenizer->vocab_sha256() == prepared_with,
                  "data.tokenizer: {} has another vocabulary (sha256 {}) than {} was prepared with ({})",
-                 config.data.tokenizer, tokenizer.vocab_sha256(), config.data.train_file, prepared_with);
+                 config.data.tokenizer, tokenizer->vocab_sha256(), config.data.train_file, prepared_with);
   }
 
   // Restores everything from the checkpoint `resume_from_checkpoint` names; false when it is
@@ -189,6 +207,7 @@ struct Trainer::State {
     const TrainingArguments& args = config.training;
     std::string folder;
     if (is_main()) {
+      const dist::PhaseScope verifying(dist::WorkPhase::kCheckpoint);  // checksums: the others wait
       folder =
           resolve_resume_checkpoint(args.output_dir, resume_from_checkpoint).value_or(fs::path()).string();
       if (folder.empty())
@@ -261,6 +280,11 @@ struct Trainer::State {
     nlohmann::json restored = history.entries();
     history = LogHistory(path, /*append=*/resumed);
     history.restore(std::move(restored));
+    for (auto& reporter :
+         reporting::make_reporters(config.training, train_data.num_samples(),
+                                   resumed ? std::optional<int64_t>(global_step) : std::nullopt)) {
+      history.add_reporter(std::move(reporter));
+    }
   }
 
   // Trainer's trainer_state.json (the keys transformers writes), plus what dtrain checks on resume.
@@ -299,6 +323,7 @@ struct Trainer::State {
   // Collective: every rank contributes its RNG state, rank 0 writes output_dir/checkpoint-<step>
   // and rotates old ones while the others wait without spinning.
   void save_checkpoint(const nlohmann::json& state) {
+    const dist::PhaseScope saving(dist::WorkPhase::kCheckpoint);  // the others may wait for rank 0
     const TrainingArguments& args = config.training;
     TrainerSnapshot snapshot;
     snapshot.rng_states = gather_rng_states(group.world(), 0, device);
@@ -445,7 +470,11 @@ struct Trainer::State {
     position = step.next_position;
     epoch = static_cast<double>(step.position.epoch) +
             static_cast<double>(step.step_in_epoch + 1) / static_cast<double>(sampler->steps_per_epoch());
-    totals.loss_sum += result.loss;
+    // As Trainer's logging_nan_inf_filter: a non-finite loss counts as the mean of the steps before.
+    const int64_t steps_before = global_step - 1 - totals.first_step;
+    totals.loss_sum += std::isfinite(result.loss) ? result.loss
+                       : steps_before > 0         ? totals.loss_sum / static_cast<double>(steps_before)
+                                                  : 0.0;
   }
 
   bool logging_due(const Intervals& every) const {
@@ -469,6 +498,7 @@ struct Trainer::State {
   // Evaluates on every rank, logs on rank 0, and returns whether early stopping ends the run
   // (rank 0 decides; every rank gets the same answer).
   bool evaluate_and_check_early_stopping() {
+    const dist::PhaseScope evaluating(dist::WorkPhase::kEvaluation);
     const TrainingArguments& args = config.training;
     auto metrics =
         evaluate(*model, *eval_data, *comm, args.per_device_eval_batch_size, config.data.task_name);
@@ -495,6 +525,7 @@ struct Trainer::State {
 
   // The summary log line, then rank 0 writes the final (or best) model as a Hugging Face folder.
   void finish_run(const RunTotals& totals, const Intervals& every) {
+    dist::RankActivity::process().set_phase(dist::WorkPhase::kFinishing);  // rank 0 saves, the others wait
     const TrainingArguments& args = config.training;
     const double runtime =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - totals.start).count();
@@ -503,6 +534,7 @@ struct Trainer::State {
                     {"train_samples_per_second", steps_run * geometry.global_batch_size() / runtime},
                     {"train_steps_per_second", steps_run / runtime},
                     {"train_loss", totals.loss_sum / std::max<int64_t>(1, steps_run)},
+                    {"epoch", epoch},
                     {"step", global_step}});
     if (is_main()) {
       if (args.load_best_model_at_end && !best_model_checkpoint.empty()) {
@@ -535,13 +567,16 @@ struct Trainer::State {
       const data::Batch& micro = step.micro_batches[i].batch;
       reducer->set_sync(i + 1 == step.micro_batches.size());
       const BatchTensors batch = to_tensors(micro, device);
+      dist::RankActivity::process().set_phase(dist::WorkPhase::kForward);
       at::Tensor loss;
       {
         AutocastGuard autocast(autocast_dtype);
         loss =
             *model->forward(batch.input_ids, batch.attention_mask, batch.token_type_ids, batch.labels).loss;
       }
+      if (faults::nan_loss(global_step + 1)) loss = loss * std::numeric_limits<double>::quiet_NaN();
       timer.lap(Phase::kForward);
+      dist::RankActivity::process().set_phase(dist::WorkPhase::kBackward);
       // Each micro-batch's mean loss weighted by its share of the global batch (times the world
       // size the reducer divides by): the averaged gradient is that of the global batch's mean loss,
       // however the batch is split over ranks and micro-batches.
@@ -551,25 +586,27 @@ struct Trainer::State {
       local_tokens += static_cast<double>(micro.num_tokens);
       timer.lap(Phase::kBackward);
     }
+    dist::RankActivity::process().set_phase(dist::WorkPhase::kCommunication);
     const bool finite = reducer->finish();
     const std::vector<double> totals =
         comm->all_gather({local_loss_sum.item<double>(), local_tokens, preemption.requested() ? 1.0 : 0.0});
     timer.lap(Phase::kCommWait);
 
+    dist::RankActivity::process().set_phase(dist::WorkPhase::kOptimizer);
     double loss_sum = 0, tokens = 0, preempted = 0;
+    std::vector<double> rank_loss_sums;
     for (size_t r = 0; r < totals.size(); r += 3) {
       loss_sum += totals[r], tokens += totals[r + 1], preempted = std::max(preempted, totals[r + 2]);
+      rank_loss_sums.push_back(totals[r]);
     }
-    bool take_step = finite;
+    // Every rank sees the same losses and gradient vote, so all skip (or all stop) together.
+    bool take_step = nonfinite->record(global_step + 1, rank_loss_sums, finite || scaler.has_value());
     if (scaler) {
-      take_step = scaler->update(!finite);
+      take_step = scaler->update(!finite) && take_step;
       if (take_step) {
         at::NoGradGuard no_grad;
         for (auto& parameter : parameters) parameter.mutable_grad().div_(loss_scale);
       }
-    } else if (!finite) {
-      spdlog::warn("step {}: non-finite gradients on some rank; update skipped on all ranks",
-                   global_step + 1);
     }
     double grad_norm = 0;
     if (take_step) {
@@ -580,13 +617,14 @@ struct Trainer::State {
     optimizer->zero_grad();
     timer.lap(Phase::kOptimizer);
     return {loss_sum / static_cast<double>(step.global_samples), static_cast<int64_t>(tokens), grad_norm,
-            preempted > 0};
+            preempted > 0, !take_step};
   }
 };
 
 Trainer::Trainer(RunConfig config, const dist::ProcessGroup& group, const PreemptionWatch& preemption) {
   const TrainingArguments& args = config.training;
   if (group.rank() == 0) {
+    const dist::PhaseScope checking(dist::WorkPhase::kCheckpoint);  // checksums: the others wait
     // A new run would rotate away the checkpoints of the run that is there (as run_glue.py refuses).
     const auto previous =
         args.resume_from_checkpoint ? std::nullopt : latest_complete_checkpoint(args.output_dir);
@@ -617,6 +655,10 @@ void Trainer::train() {
   RunTotals totals = s.start_run();
 
   while (s.global_step < s.total_steps) {
+    // Where this rank is, for the health monitor's diagnoses; then faults injected for tests.
+    dist::RankActivity::process().set_step(s.global_step + 1);
+    dist::RankActivity::process().set_phase(dist::WorkPhase::kData);
+    faults::at(faults::Point::kStepStart, s.global_step + 1);
     window.timer().restart();
     const data::TrainStep step = loader.next();
     window.timer().lap(Phase::kData);

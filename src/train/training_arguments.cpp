@@ -40,6 +40,18 @@ void TrainingArguments::validate() const {
   DTRAIN_CHECK(!ddp_bucket_cap_mb || *ddp_bucket_cap_mb > 0,
                "config: training.ddp_bucket_cap_mb must be > 0");
   check_choice("ddp_allreduce_dtype", ddp_allreduce_dtype, {"fp16", "fp32"});
+  for (const auto& name : report_to) {
+    DTRAIN_CHECK(name == "tensorboard" || name == "all" || name == "none",
+                 "config: training.report_to: '{}' is not supported by dtrain (tensorboard, all or none)",
+                 name);
+    DTRAIN_CHECK(report_to.size() == 1 || (name != "all" && name != "none"),
+                 "config: training.report_to: '{}' cannot be combined with other names", name);
+  }
+  DTRAIN_CHECK(!logging_dir || !logging_dir->empty(), "config: training.logging_dir must not be empty");
+  DTRAIN_CHECK(ddp_timeout > 0, "config: training.ddp_timeout must be > 0 seconds");
+  DTRAIN_CHECK(heartbeat_timeout > 0, "config: training.heartbeat_timeout must be > 0 seconds");
+  DTRAIN_CHECK(max_consecutive_nonfinite_steps > 0,
+               "config: training.max_consecutive_nonfinite_steps must be > 0");
   check_choice("logging_strategy", logging_strategy, {"no", "steps", "epoch"});
   check_choice("eval_strategy", eval_strategy, {"no", "steps", "epoch"});
   check_choice("save_strategy", save_strategy, {"no", "steps", "epoch"});

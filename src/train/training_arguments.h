@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dtrain::train {
 
@@ -38,7 +39,21 @@ struct TrainingArguments {
   std::optional<int64_t> ddp_bucket_cap_mb;  // unset: 25, as DDP
   std::string ddp_allreduce_dtype = "fp16";  // dtrain: "fp16" or "fp32"
 
+  // Failure detection (dist/health_monitor.h). ddp_timeout: seconds a collective may wait for a
+  // rank that makes no progress, as Trainer's (which bounds the process group's collectives).
+  // dtrain: a rank silent for heartbeat_timeout seconds (stopped, frozen, unreachable) ends the job.
+  double ddp_timeout = 1800;
+  double heartbeat_timeout = 30;
+  // dtrain: this many optimizer steps in a row with a non-finite loss or gradients stop the run
+  // (each one's update is skipped).
+  int64_t max_consecutive_nonfinite_steps = 10;
+
   // Logging, evaluation, checkpoints.
+  // Where the log goes besides log.jsonl: "tensorboard", "all" (= tensorboard) or "none" (Trainer's
+  // default in transformers 5); a single name or a list.
+  std::vector<std::string> report_to{"none"};
+  // TensorBoard's folder; unset: $TENSORBOARD_LOGGING_DIR, else output_dir/runs/<date>_<host> (Trainer's).
+  std::optional<std::string> logging_dir;
   std::string logging_strategy = "steps";
   double logging_steps = 500;
   bool logging_first_step = false;
@@ -57,6 +72,10 @@ struct TrainingArguments {
   // dtrain: resuming with another global batch size or dataset is an error unless this is true (the
   // data order then restarts within the checkpoint's epoch, and samples may repeat or be skipped).
   bool allow_data_change_on_resume = false;
+  // dtrain: resuming on another number of ranks, choose gradient_accumulation_steps (or else
+  // per_device_train_batch_size) so that the global batch is the checkpoint's (launch/mpirun.sh
+  // --min-ranks sets it when it relaunches on fewer ranks).
+  bool keep_global_batch_on_resume = false;
   // EarlyStoppingCallback's arguments (unset patience: no early stopping).
   std::optional<int64_t> early_stopping_patience;
   double early_stopping_threshold = 0.0;

@@ -13,6 +13,7 @@
 #include "data/tokenizers/bert_normalizer.h"
 #include "data/tokenizers/bert_pre_tokenizer.h"
 #include "data/tokenizers/bert_tokenizer.h"
+#include "support/error_matchers.h"
 #include "support/test_support.h"
 
 namespace dtrain::data {
@@ -237,6 +238,16 @@ TEST(BertTokenizerTruncation, TokenTypesMarkTheSecondSequence) {
   EXPECT_EQ(encoding.token_type_ids, (std::vector<int8_t>{0, 0, 0, 0, 1, 1}));
 }
 
+TEST(BertTokenizerDecode, JoinsWordPiecesAndSkipsSpecialTokens) {
+  const auto tokenizer = tiny_tokenizer();
+  const std::vector<int32_t> ids = tokenizer.encode("unaffable a, b!", std::nullopt, 16).input_ids;
+  EXPECT_EQ(tokenizer.decode(ids), "unaffable a, b!");
+  EXPECT_EQ(tokenizer.decode(ids, false), "[CLS] unaffable a, b! [SEP]");
+  EXPECT_EQ(tokenizer.decode({kA, 1, 0, kB}), "a b");
+  EXPECT_EQ(tokenizer.decode({6, kA}), "##aff a");  // a leading continuation piece keeps its prefix
+  EXPECT_DTRAIN_ERROR(tokenizer.decode({kA, 16}), "token id 16 is outside the vocabulary (16 tokens)");
+}
+
 TEST(BertTokenizerErrors, MaxLengthMustHoldTheSpecialTokens) {
   const auto tokenizer = tiny_tokenizer();
   EXPECT_EQ(message_of([&] { tokenizer.encode("a", "b", 2); }),
@@ -350,7 +361,8 @@ TEST(BertTokenizer, MatchesEveryFixtureRow) {
 }
 
 // Every row of every GLUE train/dev file at three max lengths, against transformers' BertTokenizerFast
-// (the Rust `tokenizers` crate), run by tests/reference/bert_tokenizer_reference.py.
+// (the Rust `tokenizers` crate), run by tests/reference/bert_tokenizer_reference.py; the ids decoded
+// back to text too.
 TEST(BertTokenizer, MatchesHuggingFaceTokenizerOnAllGlueFiles) {
   DTRAIN_REQUIRE_SHARED_DATA(shared);
   DTRAIN_REQUIRE_PYTHON("transformers tokenizers");
@@ -374,12 +386,15 @@ TEST(BertTokenizer, MatchesHuggingFaceTokenizerOnAllGlueFiles) {
       const Encoding encoding =
           tokenizer.encode(row.at("text_a").get<std::string>(), text_b_of(row), max_length);
       if (encoding.input_ids == reference_encoding.at("input_ids").get<std::vector<int32_t>>() &&
-          encoding.token_type_ids == reference_encoding.at("token_type_ids").get<std::vector<int8_t>>()) {
+          encoding.token_type_ids == reference_encoding.at("token_type_ids").get<std::vector<int8_t>>() &&
+          tokenizer.decode(encoding.input_ids) == reference_encoding.at("decoded").get<std::string>()) {
         continue;
       }
       if (++mismatches <= 10) {
         ADD_FAILURE() << source << " row " << row.at("row") << " max_length " << max_length << ": "
-                      << row.at("text_a") << " / " << row.at("text_b");
+                      << row.at("text_a") << " / " << row.at("text_b")
+                      << "\n  decoded: " << json(tokenizer.decode(encoding.input_ids))
+                      << "\n  reference: " << reference_encoding.at("decoded");
       }
     }
   }

@@ -4,6 +4,9 @@
   test_slurm_job.py requeue    SIGUSR1 mid-run (Slurm's time-limit warning): the job checkpoints,
                                requeues itself, resumes, and ends with the losses and weights of an
                                uninterrupted run of the same config
+  test_slurm_job.py failure    a rank crashes mid-run (DTRAIN_FAULT): the job requeues itself after
+                               the failure, resumes from its latest checkpoint, and ends like an
+                               uninterrupted run
 
 Needs root and Debian's slurm-wlm + munge; exits 77 (CTest: skipped) with the reason otherwise.
 Environment from CTest: DTRAIN_BINARY, DTRAIN_SOURCE_DIR, DTRAIN_MPIEXEC.
@@ -54,12 +57,21 @@ class Workspace:
         self.config = pathlib.Path(__file__).resolve().parent / "tiny.yaml"
         self.max_steps = max_steps
 
-    def submit(self, cluster, name):
+    def submit(self, cluster, name, arguments=(), env=None):
         overrides = [f"--job-name={name}", "--nodes=1", f"--ntasks-per-node={RANKS}", "--cpus-per-task=1",
                      "--gpus-per-node=0", "--time=30"]  # above the template's 300 s warning lead
-        env = dict(os.environ, DTRAIN_BINARY=self.binary)
+        env = dict(os.environ, DTRAIN_BINARY=self.binary, **(env or {}))
         return cluster.sbatch([*overrides, str(self.sbatch_script), str(self.config), "--max_steps",
-                               str(self.max_steps)], env, cwd=self.root)
+                               str(self.max_steps), *arguments], env, cwd=self.root)
+
+    def train_uninterrupted(self, name, arguments=()):
+        """The same config on the same ranks, straight through, under mpirun."""
+        run_dir = self.root / "runs" / name
+        subprocess.run([os.environ["DTRAIN_MPIEXEC"], "-np", str(RANKS), "--oversubscribe", "--bind-to", "none",
+                        "-x", "OMP_NUM_THREADS=1", self.binary, "train", "--config", str(self.config),
+                        "--max_steps", str(self.max_steps), "--output_dir", str(run_dir), *arguments],
+                       cwd=self.root, check=True, capture_output=True)
+        return run_dir
 
     def slurm_log(self, name, job_id):
         path = self.root / f"slurm-{name}-{job_id}.out"
@@ -92,7 +104,7 @@ def test_requeue(cluster, workspace):
         return (run_dir / "log.jsonl").exists() and len(step_losses(run_dir)) >= 5
     cluster.wait_for(job_id, timeout=60, until=training_underway)
     cluster.run(["scancel", "--signal=USR1", "--batch", job_id])
-    job = cluster.wait_for(job_id, timeout=120,
+    job = cluster.wait_for(job_id, timeout=300,
                            until=lambda j: j["JobState"] in ("COMPLETED", "FAILED", "CANCELLED"))
     log = workspace.slurm_log("requeue", job_id)
     check(job["JobState"] == "COMPLETED", f"job ended {job['JobState']} {job['ExitCode']}:\n{log}")
@@ -100,11 +112,11 @@ def test_requeue(cluster, workspace):
           f"expected one requeue, scontrol says Restarts={job['Restarts']}:\n{log}")
     check("resumes from the latest checkpoint" in log, f"the requeued job did not resume:\n{log}")
 
-    reference_dir = workspace.root / "runs" / "uninterrupted"
-    subprocess.run([os.environ["DTRAIN_MPIEXEC"], "-np", str(RANKS), "--oversubscribe", "--bind-to", "none",
-                    "-x", "OMP_NUM_THREADS=1", workspace.binary, "train", "--config", str(workspace.config),
-                    "--max_steps", str(workspace.max_steps), "--output_dir", str(reference_dir)],
-                   cwd=workspace.root, check=True, capture_output=True)
+    resumed = check_equals_uninterrupted(run_dir, workspace.train_uninterrupted("uninterrupted"))
+    print(f"job {job_id}: signalled, requeued once, resumed; {len(resumed)} steps and final weights equal")
+
+
+def check_equals_uninterrupted(run_dir, reference_dir):
     resumed, uninterrupted = step_losses(run_dir), step_losses(reference_dir)
     check(sorted(resumed) == sorted(uninterrupted),
           f"steps differ: {sorted(resumed)} vs {sorted(uninterrupted)}")
@@ -113,12 +125,30 @@ def test_requeue(cluster, workspace):
     final, expected = weights(run_dir), weights(reference_dir)
     for name, value in expected.items():
         check(final[name] == value, f"final weight {name} differs from the uninterrupted run")
-    print(f"job {job_id}: signalled, requeued once, resumed; {len(resumed)} steps and final weights equal")
+    return resumed
 
 
-# The requeue job must still be running when the signal lands: ~2000 tiny steps take seconds even on
-# a fast machine, while the signal goes out once 5 steps are logged.
-TESTS = {"complete": (test_complete, 30), "requeue": (test_requeue, 2000)}
+def test_failure(cluster, workspace):
+    saving = ["--save_strategy", "steps", "--save_steps", "10"]
+    job_id = workspace.submit(cluster, "failure", saving, env={"DTRAIN_FAULT": "kind=crash,rank=1,step=15,restart=0"})
+    run_dir = workspace.root / "runs" / f"failure-{job_id}"
+    job = cluster.wait_for(job_id, timeout=150,
+                           until=lambda j: j["JobState"] in ("COMPLETED", "FAILED", "CANCELLED"))
+    log = workspace.slurm_log("failure", job_id)
+    check(job["JobState"] == "COMPLETED", f"job ended {job['JobState']} {job['ExitCode']}:\n{log}")
+    check(int(job["Restarts"]) == 1, f"expected one requeue, scontrol says Restarts={job['Restarts']}:\n{log}")
+    check("rank 1 crashes (SIGKILL) at step 15" in log, f"the fault did not fire:\n{log}")
+    check("requeueing job" in log and "(failure requeue 1 of 2)" in log, f"no failure requeue:\n{log}")
+    check("resumes from the latest checkpoint" in log, f"the requeued job did not resume:\n{log}")
+    check((run_dir / "failure_requeues").read_text().strip() == "1", "failure_requeues should count 1")
+    resumed = check_equals_uninterrupted(run_dir, workspace.train_uninterrupted("uninterrupted", saving))
+    print(f"job {job_id}: crashed at step 15, requeued once, resumed; {len(resumed)} steps and weights equal")
+
+
+# The requeue job must still be running when the signal lands: 600 tiny steps take seconds even on a
+# fast machine, while the signal goes out once 5 steps are logged; on a loaded 2-core CI machine the
+# run plus its requeue stays well inside the 300 s wait.
+TESTS = {"complete": (test_complete, 30), "requeue": (test_requeue, 600), "failure": (test_failure, 30)}
 
 if __name__ == "__main__":
     skip_unless_available()

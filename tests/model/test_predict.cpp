@@ -210,7 +210,7 @@ TEST(Predict, VocabularyFingerprintMustMatchTheModelsVocabTxt) {
   EXPECT_DTRAIN_ERROR(
       check_dataset_fits_model(data::DatasetReader(dir / "other.h5"), tiny_config(), dir / "model"),
       "other.h5: tokenized with a different vocabulary (sha256 0123abcd) than",
-      "vocab.txt (sha256 " + sha256 + ")");
+      "the tokenizer in " + (dir / "model").string() + " (sha256 " + sha256 + ")");
 }
 
 TEST(Predict, SequencesLongerThanThePositionEmbeddingsAreRejected) {

@@ -2,7 +2,8 @@
 
 glue: every row of every GLUE train/dev file through transformers' BertTokenizerFast (the Rust
       `tokenizers` crate), one JSON object per row: {source, row, text_a, text_b (null for single
-      sentences), encodings}, where encodings[i] = {max_length, input_ids, token_type_ids}.
+      sentences), encodings}, where encodings[i] = {max_length, input_ids, token_type_ids, decoded}
+      and decoded is batch_decode(input_ids, skip_special_tokens=True).
       Usage: bert_tokenizer_reference.py glue <tokenizer folder> <glue folder> <output.jsonl> <max_length>...
 unicode: how the crate's BertNormalizer and BertPreTokenizer treat every Unicode scalar value, one
       line per code point: "<hex code point>\t<hex code points of its normalised form>\t<n>", where n
@@ -61,12 +62,14 @@ def glue(tokenizer_folder, glue_folder, output, *max_lengths):
                     tokenizer(texts_a, texts_b, truncation="longest_first", max_length=int(m))
                     for m in max_lengths
                 ]
+                decoded = [tokenizer.batch_decode(e["input_ids"], skip_special_tokens=True) for e in per_length]
                 for i, (row, text_a, text_b) in enumerate(rows):
                     encodings = [
                         {
                             "max_length": int(m),
                             "input_ids": per_length[k]["input_ids"][i],
                             "token_type_ids": per_length[k]["token_type_ids"][i],
+                            "decoded": decoded[k][i],
                         }
                         for k, m in enumerate(max_lengths)
                     ]

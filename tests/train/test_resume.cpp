@@ -5,8 +5,6 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -20,16 +18,16 @@
 #include "model/bert/bert_model.h"
 #include "model/hf/hf_checkpoint.h"
 #include "model/hf/safetensors.h"
+#include "support/background_run.h"
 #include "support/test_support.h"
 #include "train/checkpoint.h"
 #include "train/tiny_model_config.h"
-
-extern char** environ;
 
 namespace dtrain::train {
 namespace {
 
 namespace fs = std::filesystem;
+using dtrain::testing::BackgroundRun;
 using dtrain::testing::run_command;
 using dtrain::testing::ScratchDir;
 
@@ -44,41 +42,6 @@ training:
   per_device_train_batch_size: 12
   disable_tqdm: true
 )";
-
-// A training process started in the background, so a test can signal it mid-run.
-class BackgroundRun {
- public:
-  BackgroundRun(const std::string& command, const fs::path& output_file) : output_file_(output_file) {
-    const std::string shell = "exec " + command + " > " + output_file.string() + " 2>&1";
-    const char* argv[] = {"/bin/sh", "-c", shell.c_str(), nullptr};
-    EXPECT_EQ(::posix_spawn(&pid_, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
-  }
-  ~BackgroundRun() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      wait();
-    }
-  }
-  BackgroundRun(const BackgroundRun&) = delete;
-  BackgroundRun& operator=(const BackgroundRun&) = delete;
-
-  void signal(int number) const { ::kill(pid_, number); }
-  // The exit status (128 + signal when killed), and the process's output.
-  int wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  std::string output() const {
-    std::ifstream in(output_file_);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
-
- private:
-  pid_t pid_ = -1;
-  fs::path output_file_;
-};
 
 // The per-step training losses of output_dir/log.jsonl, in order.
 std::vector<double> logged_losses(const fs::path& output_dir) {

@@ -56,6 +56,12 @@ TEST(RunConfig, DefaultsAreHuggingFaceTrainingArguments) {
   EXPECT_EQ(t.effective_data_seed(), 42);
   EXPECT_EQ(t.bucket_cap_bytes(), 25 * 1024 * 1024);
   EXPECT_FALSE(t.fp16);
+  EXPECT_EQ(t.report_to, std::vector<std::string>{"none"});
+  EXPECT_FALSE(t.logging_dir.has_value());
+  EXPECT_DOUBLE_EQ(t.ddp_timeout, 1800);  // Trainer's
+  EXPECT_DOUBLE_EQ(t.heartbeat_timeout, 30);
+  EXPECT_EQ(t.max_consecutive_nonfinite_steps, 10);
+  EXPECT_FALSE(t.keep_global_batch_on_resume);
   EXPECT_EQ(config.model.config["hidden_size"], 128);
   EXPECT_EQ(config.data.eval_file, "dev.h5");
 }
@@ -115,6 +121,41 @@ TEST(RunConfig, UnknownKeysAndWrongTypesAreErrorsNamingTheKey) {
   EXPECT_NE(
       expect_error(kMinimal, {"--load_best_model_at_end", "true"}).find("eval_strategy == save_strategy"),
       std::string::npos);
+  EXPECT_NE(expect_error(kMinimal, {"--ddp_timeout", "0"}).find("training.ddp_timeout must be > 0 seconds"),
+            std::string::npos);
+  EXPECT_NE(
+      expect_error(kMinimal, {"--heartbeat_timeout", "-1"}).find("training.heartbeat_timeout must be > 0"),
+      std::string::npos);
+  EXPECT_NE(expect_error(kMinimal, {"--max_consecutive_nonfinite_steps", "0"})
+                .find("training.max_consecutive_nonfinite_steps must be > 0"),
+            std::string::npos);
+}
+
+TEST(RunConfig, ReportToTakesANameOrAListAndLoggingDir) {
+  const auto load = [](const std::string& yaml, const std::vector<std::string>& overrides) {
+    ScratchDir dir;
+    write_file(dir / "c.yaml", yaml);
+    const RunConfig config = RunConfig::load(dir / "c.yaml", overrides);
+    write_file(dir / "resolved.yaml", config.to_yaml());  // and it survives the round trip
+    return RunConfig::load(dir / "resolved.yaml", {}).training;
+  };
+  EXPECT_EQ(load(kMinimal, {"--report_to", "tensorboard"}).report_to,
+            std::vector<std::string>{"tensorboard"});
+  EXPECT_EQ(load(kMinimal, {"--report_to", "[all]"}).report_to, std::vector<std::string>{"all"});
+  const TrainingArguments listed =
+      load(std::string(kMinimal) + "  report_to: [tensorboard]\n  logging_dir: tb/logs\n", {});
+  EXPECT_EQ(listed.report_to, std::vector<std::string>{"tensorboard"});
+  EXPECT_EQ(listed.logging_dir.value_or(""), "tb/logs");
+
+  EXPECT_NE(expect_error(kMinimal, {"--report_to", "wandb"})
+                .find("training.report_to: 'wandb' is not supported by dtrain (tensorboard, all or none)"),
+            std::string::npos);
+  EXPECT_NE(expect_error(kMinimal, {"--report_to", "[tensorboard, none]"}).find("cannot be combined"),
+            std::string::npos);
+  EXPECT_NE(expect_error(kMinimal, {"--report_to", "{a: 1}"}).find("training.report_to: expected a string"),
+            std::string::npos);
+  EXPECT_NE(expect_error(kMinimal, {"--logging_dir", "''"}).find("logging_dir must not be empty"),
+            std::string::npos);
 }
 
 TEST(RunConfig, BestModelAndEarlyStoppingFollowTrainerRules) {

@@ -8,6 +8,7 @@
 #include "common/sha256.h"
 #include "data/tokenizers/bert_normalizer.h"
 #include "data/tokenizers/bert_pre_tokenizer.h"
+#include "data/tokenizers/decoding.h"
 #include "data/tokenizers/wordpiece.h"
 
 namespace dtrain::data {
@@ -62,6 +63,9 @@ void apply_tokenizer_config(const json& config, TokenizerSettings& settings) {
   read_special_token(config, "sep_token", settings.sep_token);
   read_special_token(config, "pad_token", settings.pad_token);
   read_special_token(config, "mask_token", settings.mask_token);
+  if (config.contains("clean_up_tokenization_spaces")) {
+    settings.clean_up_tokenization_spaces = config.at("clean_up_tokenization_spaces").get<bool>();
+  }
 }
 
 // tokenizer.json is what the fast tokenizer runs, so its settings win over tokenizer_config.json.
@@ -92,6 +96,19 @@ void apply_tokenizer_json(const json& tokenizer, const std::vector<std::string>&
       model.value("continuing_subword_prefix", settings.continuing_subword_prefix);
   settings.max_input_chars_per_word =
       model.value("max_input_chars_per_word", settings.max_input_chars_per_word);
+  const json& decoder = tokenizer.value("decoder", json());
+  if (decoder.is_null()) {
+    settings.wordpiece_decoder = false;
+  } else {
+    const auto decoder_type = decoder.at("type").get<std::string>();
+    DTRAIN_CHECK(decoder_type == "WordPiece", "decoder type '{}' is not supported (only WordPiece)",
+                 decoder_type);
+    const auto prefix = decoder.value("prefix", std::string("##"));
+    DTRAIN_CHECK(prefix == settings.continuing_subword_prefix,
+                 "the decoder's prefix '{}' differs from the model's continuing_subword_prefix '{}'", prefix,
+                 settings.continuing_subword_prefix);
+    settings.decoder_cleanup = decoder.value("cleanup", true);
+  }
   if (model.contains("vocab")) {
     const json& ids = model.at("vocab");
     DTRAIN_CHECK(ids.size() == vocab.size(), "its vocabulary has {} tokens but vocab.txt has {}", ids.size(),
@@ -120,6 +137,24 @@ std::pair<std::size_t, std::size_t> longest_first_lengths(std::size_t length_a, 
   const std::size_t keep_a = a_is_longer ? longer : shorter;
   const std::size_t keep_b = a_is_longer ? shorter : longer;
   return {std::min(keep_a, length_a), std::min(keep_b, length_b)};
+}
+
+// The Rust WordPiece decoder's `cleanup`, applied to each decoded token.
+std::string cleanup_wordpiece(std::string text) {
+  for (const auto& [from, to] : {std::pair<const char*, const char*>{" .", "."},
+                                 {" ?", "?"},
+                                 {" !", "!"},
+                                 {" ,", ","},
+                                 {" ' ", "'"},
+                                 {" n't", "n't"},
+                                 {" 'm", "'m"},
+                                 {" do not", " don't"},
+                                 {" 's", "'s"},
+                                 {" 've", "'ve"},
+                                 {" 're", "'re"}}) {
+    text = replace_all(std::move(text), from, to);
+  }
+  return text;
 }
 
 // Reads an optional JSON file of the tokenizer folder and applies it; errors name the file.
@@ -166,7 +201,12 @@ BertTokenizer BertTokenizer::from_folder(const fs::path& folder) {
   apply_json_file(folder / "tokenizer.json",
                   [&](const json& tokenizer) { apply_tokenizer_json(tokenizer, vocab, settings); });
   try {
-    return BertTokenizer(std::move(vocab), std::move(settings));
+    BertTokenizer tokenizer(std::move(vocab), std::move(settings));
+    for (const char* name :
+         {"vocab.txt", "tokenizer_config.json", "tokenizer.json", "special_tokens_map.json"}) {
+      if (fs::is_regular_file(folder / name)) tokenizer.model_files_.emplace_back(name);
+    }
+    return tokenizer;
   } catch (const Error& e) {
     DTRAIN_FAIL("{}: {}", vocab_path.string(), e.what());
   }
@@ -177,11 +217,13 @@ BertTokenizer::BertTokenizer(std::vector<std::string> vocab, TokenizerSettings s
   wordpiece_ = std::make_shared<const WordPiece>(vocab_, settings_.continuing_subword_prefix,
                                                  settings_.unk_token, settings_.max_input_chars_per_word);
   normalizer_ = std::make_shared<const BertNormalizer>(settings_);
+  is_special_.assign(vocab_.size(), false);
   const auto special_id = [&](const std::string& token, const char* role) {
     DTRAIN_CHECK(!token.empty(), "the {} is empty", role);
     const auto id = wordpiece_->find(token);
     DTRAIN_CHECK(id.has_value(), "the {} '{}' is not in the vocabulary", role, token);
     special_tokens_.emplace_back(token, *id);
+    is_special_[*id] = true;
     special_first_bytes_.set(static_cast<unsigned char>(token.front()));
     return *id;
   };
@@ -259,6 +301,49 @@ Encoding BertTokenizer::encode(std::string_view text_a, std::optional<std::strin
     encoding.token_type_ids.resize(encoding.input_ids.size(), 1);
   }
   return encoding;
+}
+
+std::vector<int32_t> BertTokenizer::encode(std::string_view text, int max_length) const {
+  return encode(text, std::nullopt, max_length).input_ids;
+}
+
+std::vector<int32_t> BertTokenizer::encode_target(std::string_view, int) const {
+  DTRAIN_FAIL(
+      "a BERT WordPiece tokenizer has no target side (sequence-to-sequence tasks need a Marian tokenizer)");
+}
+
+std::string BertTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
+  DTRAIN_CHECK(settings_.wordpiece_decoder,
+               "this tokenizer.json has no decoder; dtrain decodes with WordPiece's");
+  const std::string& prefix = settings_.continuing_subword_prefix;
+  std::string text;
+  bool first = true;
+  for (const int32_t id : ids) {
+    DTRAIN_CHECK(id >= 0 && id < vocab_size(), "token id {} is outside the vocabulary ({} tokens)", id,
+                 vocab_size());
+    if (skip_special_tokens && is_special_[id]) continue;
+    const std::string& token = vocab_[id];
+    std::string piece;
+    if (first) {
+      piece = token;
+    } else if (!prefix.empty() && token.compare(0, prefix.size(), prefix) == 0) {
+      piece = token.substr(prefix.size());
+    } else {
+      piece = " " + token;
+    }
+    text += settings_.decoder_cleanup ? cleanup_wordpiece(std::move(piece)) : piece;
+    first = false;
+  }
+  return settings_.clean_up_tokenization_spaces ? clean_up_tokenization(std::move(text)) : text;
+}
+
+SpecialTokenIds BertTokenizer::special_ids() const {
+  SpecialTokenIds ids;
+  ids.pad = pad_id_;
+  ids.unk = unk_id_;
+  ids.cls = cls_id_;
+  ids.sep = sep_id_;
+  return ids;
 }
 
 }  // namespace dtrain::data
