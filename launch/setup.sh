@@ -21,6 +21,7 @@ packages=(
   python3 python3-venv
   slurm-wlm munge # the one-node Slurm cluster of the launch tests (tests/launch)
   gnuplot-nox     # launch/scaling.sh plots
+  clang libclang-rt-14-dev # fuzz/: the libFuzzer targets (optional, outside CI)
 )
 
 missing=()

@@ -287,8 +287,9 @@ void write_safetensors(const fs::path& path, const std::vector<NamedTensor>& ten
   uint64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
     DTRAIN_ASSERT(!header.contains(name), "tensor '{}' given twice to write_safetensors", name);
+    const auto scalar_type = tensor.scalar_type();  // Clang before 16 cannot capture a structured binding
     const auto* dtype = std::find_if(std::begin(kDtypes), std::end(kDtypes), [&](const DtypeInfo& entry) {
-      return entry.scalar_type == tensor.scalar_type();
+      return entry.scalar_type == scalar_type;
     });
     DTRAIN_ASSERT(dtype != std::end(kDtypes), "tensor '{}': dtype {} has no safetensors equivalent", name,
                   c10::toString(tensor.scalar_type()));
