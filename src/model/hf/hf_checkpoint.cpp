@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "model/config_fields.h"
 #include "model/hf/model_weights.h"
 #include "model/hf/safetensors.h"
 
@@ -16,7 +18,7 @@ namespace dtrain::model {
 namespace fs = std::filesystem;
 
 const HfArchitecture kBertForSequenceClassification{
-    "BertForSequenceClassification", "bert.", {"classifier.", "bert.pooler."}};
+    "BertForSequenceClassification", "bert.", {"classifier.", "bert.pooler."}, {}, {}, {}};
 
 namespace {
 
@@ -54,6 +56,21 @@ std::string torch_dtype_name(at::ScalarType dtype) {
 
 std::string shape_text(at::IntArrayRef shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
+}
+
+bool is_computed(const std::string& name, const HfArchitecture& architecture) {
+  return std::any_of(architecture.computed_suffixes.begin(), architecture.computed_suffixes.end(),
+                     [&](const std::string& suffix) { return ends_with(name, suffix); });
+}
+
+// Parameters, then buffers, under their registered names, without the computed ones.
+std::vector<NamedTensor> loadable_state(const torch::nn::Module& model, const HfArchitecture& architecture) {
+  std::vector<NamedTensor> state;
+  for (const auto& item : model.named_parameters(/*recurse=*/true))
+    if (!is_computed(item.key(), architecture)) state.push_back({item.key(), item.value()});
+  for (const auto& item : model.named_buffers(/*recurse=*/true))
+    if (!is_computed(item.key(), architecture)) state.push_back({item.key(), item.value()});
+  return state;
 }
 
 // Buffers older checkpoints stored and models now compute (transformers made them non-persistent and
@@ -130,34 +147,61 @@ WeightLoadReport load_hf_weights(torch::nn::Module& model, const HfArchitecture&
   });
   const std::string added_prefix = has_base_prefix ? "" : architecture.base_prefix;
 
-  auto parameters = model.named_parameters(/*recurse=*/true);
+  std::map<std::string, const TensorView*> stored_by_name;  // under the names the model uses
+  for (const TensorView* view : stored) {
+    const std::string name = parameter_name(view->name, added_prefix);
+    if (!is_computed(name, architecture)) stored_by_name.emplace(name, view);
+  }
+  // Each state entry's tensor: its own, else the first stored alias.
+  const std::vector<NamedTensor> state = loadable_state(model, architecture);
   std::map<std::string, const TensorView*> source_of;
+  std::set<std::string> used;
+  for (const NamedTensor& item : state) {
+    std::vector<std::string> candidates{item.name};
+    if (auto aliases = architecture.aliases.find(item.name); aliases != architecture.aliases.end())
+      candidates.insert(candidates.end(), aliases->second.begin(), aliases->second.end());
+    for (const std::string& candidate : candidates) {
+      if (auto found = stored_by_name.find(candidate); found != stored_by_name.end()) {
+        source_of.emplace(item.name, found->second);
+        used.insert(candidate);
+        break;
+      }
+    }
+  }
   WeightLoadReport report;
   for (const TensorView* view : stored) {
     const std::string name = parameter_name(view->name, added_prefix);
-    if (parameters.contains(name))
-      source_of.emplace(name, view);
-    else
-      (is_computed_buffer(view->name) ? report.ignored : report.unused).push_back(view->name);
+    if (is_computed(name, architecture) || used.count(name)) continue;
+    // Another name of a tied tensor the model loaded counts as used.
+    bool is_alias = false;
+    for (const auto& [target, aliases] : architecture.aliases)
+      is_alias = is_alias || (source_of.count(target) &&
+                              std::find(aliases.begin(), aliases.end(), name) != aliases.end());
+    if (!is_alias) (is_computed_buffer(view->name) ? report.ignored : report.unused).push_back(view->name);
   }
 
   std::vector<std::string> missing;
-  for (const auto& item : parameters) {
-    const std::string& name = item.key();
+  for (const NamedTensor& item : state) {
+    const std::string& name = item.name;
     auto found = source_of.find(name);
     if (found == source_of.end()) {
       const bool is_head = std::any_of(architecture.head_prefixes.begin(), architecture.head_prefixes.end(),
                                        [&](const std::string& prefix) { return starts_with(name, prefix); });
-      (is_head ? report.newly_initialized : missing).push_back(name);
+      const bool is_optional = std::find(architecture.optional.begin(), architecture.optional.end(), name) !=
+                               architecture.optional.end();
+      if (is_head)
+        report.newly_initialized.push_back(name);
+      else if (!is_optional)
+        missing.push_back(name);
       continue;
     }
     const TensorView& view = *found->second;
-    at::Tensor parameter = item.value();
-    DTRAIN_CHECK(parameter.sizes() == at::IntArrayRef(view.shape),
+    at::Tensor destination = item.tensor;
+    DTRAIN_CHECK(destination.sizes() == at::IntArrayRef(view.shape),
                  "{}: tensor '{}' has shape {} but {} expects {} for '{}' (is config.json the checkpoint's?)",
                  checkpoint.file_of(view).string(), view.name, shape_text(view.shape), architecture.name,
-                 shape_text(parameter.sizes()), name);
-    copy_into(view, parameter);
+                 shape_text(destination.sizes()), name);
+    copy_into(view, destination);
     MappedFile::drop_pages(view.data, view.size);  // keep peak memory near one copy of the weights
   }
   DTRAIN_CHECK(missing.empty(), "{}: the checkpoint lacks {} tensor(s) {} needs: {}", folder.string(),
@@ -174,27 +218,25 @@ BertForSequenceClassification load_bert_for_sequence_classification(const fs::pa
   return model;
 }
 
-void save_hf_folder(const torch::nn::Module& model, nlohmann::json config, const fs::path& folder) {
+std::string write_hf_weights(const torch::nn::Module& model, const HfArchitecture& architecture,
+                             const fs::path& file) {
+  const std::vector<NamedTensor> tensors = loadable_state(model, architecture);
+  DTRAIN_ASSERT(!tensors.empty(), "model has no parameters to save");
+  write_safetensors(file, tensors);
+  return torch_dtype_name(tensors.front().tensor.scalar_type());
+}
+
+void save_hf_checkpoint(const BertForSequenceClassificationImpl& model, const fs::path& folder) {
   std::error_code error;
   fs::create_directories(folder, error);
   DTRAIN_CHECK(!error, "cannot create model folder {}: {}", folder.string(), error.message());
 
-  std::vector<NamedTensor> tensors;
-  for (const auto& item : model.named_parameters(/*recurse=*/true))
-    tensors.push_back({item.key(), item.value()});
-  DTRAIN_ASSERT(!tensors.empty(), "model has no parameters to save");
-
-  config["torch_dtype"] = torch_dtype_name(tensors.front().tensor.scalar_type());
-  // Weights first: a folder with a config.json is complete.
-  write_safetensors(folder / "model.safetensors", tensors);
-  write_text_atomically(folder / "config.json", config.dump(2) + "\n");
-}
-
-void save_hf_checkpoint(const BertForSequenceClassificationImpl& model, const fs::path& folder) {
   BertConfig config = model.config();
   config.architectures = {kBertForSequenceClassification.name};
   config.model_type = "bert";
-  save_hf_folder(model, config.to_json(), folder);
+  // Weights first: a folder with a config.json is complete.
+  config.torch_dtype = write_hf_weights(model, kBertForSequenceClassification, folder / "model.safetensors");
+  write_text_atomically(folder / "config.json", config.to_json().dump(2) + "\n");
 }
 
 }  // namespace dtrain::model
