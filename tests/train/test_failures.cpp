@@ -218,8 +218,9 @@ TEST_F(Failures, AHangInDataLoadingIsCaughtByTheCollectiveDeadline) {
   EXPECT_LE(elapsed, 20) << job.output();
   std::printf("the job ended %.1f s after rank 1 hung (ddp_timeout 10 s)\n", elapsed);
   EXPECT_GE(elapsed, 9) << "ddp_timeout 10 cannot fire sooner:\n" << job.output();
+  // Rank 0 waits in the step's first collective: the all-gather of each rank's loss units.
   const std::regex verdict(
-      R"(dtrain: error: \[rank [01]\] ddp_timeout: rank 0 has waited 1\d\.\d s in collective #\d+ \(all_reduce, [0-9.]+ KiB, step 4\) for rank 1 \(host [^,]+, pid \d+\), last seen at step 4 in phase data after collective #\d+, no progress for 1\d\.\d s \(ddp_timeout 10 s\))");
+      R"(dtrain: error: \[rank [01]\] ddp_timeout: rank 0 has waited 1\d\.\d s in collective #\d+ \(all_gather, 8 bytes, step 4\) for rank 1 \(host [^,]+, pid \d+\), last seen at step 4 in phase data after collective #\d+, no progress for 1\d\.\d s \(ddp_timeout 10 s\))");
   EXPECT_TRUE(std::regex_search(job.output(), verdict)) << job.output();
 }
 
