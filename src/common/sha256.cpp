@@ -5,6 +5,7 @@
 #include <array>
 #include <fstream>
 #include <memory>
+#include <vector>
 
 #include "common/error.h"
 
@@ -50,11 +51,13 @@ std::string sha256_hex(std::string_view bytes) {
   return hash.hex();
 }
 
-std::string sha256_file_hex(const std::filesystem::path& path) {
+std::string sha256_file_hex(const std::filesystem::path& path, uint64_t from_offset) {
   std::ifstream in(path, std::ios::binary);
   DTRAIN_CHECK(in, "{}: cannot open for reading", path.string());
+  in.seekg(static_cast<std::streamoff>(from_offset));
+  DTRAIN_CHECK(in, "{}: cannot seek to byte {}", path.string(), from_offset);
   Sha256 hash;
-  std::array<char, 1 << 16> buffer{};
+  std::vector<char> buffer(size_t{1} << 20);
   while (in) {
     in.read(buffer.data(), buffer.size());
     if (in.gcount() > 0) hash.update(buffer.data(), static_cast<size_t>(in.gcount()));

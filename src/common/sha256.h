@@ -1,5 +1,6 @@
 #pragma once
 // SHA-256 of files and byte strings (OpenSSL), as lowercase hex: dataset and vocabulary fingerprints.
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -7,6 +8,7 @@
 namespace dtrain {
 
 std::string sha256_hex(std::string_view bytes);
-std::string sha256_file_hex(const std::filesystem::path& path);
+// Of the file's bytes from `from_offset` to its end.
+std::string sha256_file_hex(const std::filesystem::path& path, uint64_t from_offset = 0);
 
 }  // namespace dtrain

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/error.h"
+
 namespace dtrain::data {
 namespace {
 
@@ -72,6 +74,28 @@ TEST(Collate, EmptyBlockGivesAnEmptyBatch) {
   EXPECT_EQ(batch.batch_size, 0);
   EXPECT_EQ(batch.seq_len, 0);
   EXPECT_TRUE(batch.input_ids.empty());
+}
+
+// A translation block of two samples; transformers' behaviour, checked against DataCollatorForSeq2Seq
+// itself in dataset_format_test.cpp, is: labels padded with -100, decoder inputs shifted right.
+SampleBlock translation_pair() {
+  SampleBlock block;
+  block.starts = {0, 2, 3};
+  block.input_ids = {5, 0, 0};
+  block.label_starts = {0, 3, 4};
+  block.label_ids = {7, 8, 0, 0};
+  return block;
+}
+
+TEST(Collate, TranslationWithoutTokenTypesOrDecoderStart) {
+  const SampleBlock block = translation_pair();
+  const Batch batch = collate(block, CollateOptions{9, 0, 1});
+  EXPECT_EQ(batch.token_type_ids, std::vector<int64_t>(4, 0));
+  EXPECT_EQ(batch.target_len, 3);
+  EXPECT_EQ(batch.labels, (std::vector<int64_t>{7, 8, 0, 0, kLabelPadId, kLabelPadId}));
+  EXPECT_EQ(batch.decoder_input_ids, (std::vector<int64_t>{1, 7, 8, 1, 0, 9}));
+  EXPECT_EQ(batch.num_target_tokens, 4);
+  EXPECT_THROW(collate(block, CollateOptions{9, 0, kNoTokenId}), Error);
 }
 
 }  // namespace

@@ -115,20 +115,32 @@ TEST_F(PrepareCli, BrokenDatasetsFailInspectWithOneLine) {
   const auto valid = dir_ / "valid.h5";
   std::filesystem::copy_file(valid, dir_ / "cut.h5");
   std::filesystem::resize_file(dir_ / "cut.h5", std::filesystem::file_size(valid) / 2);
-  expect_one_line_error(dtrain("inspect " + quoted(dir_ / "cut.h5")), "cut.h5: cannot open the HDF5 file");
+  expect_one_line_error(dtrain("inspect " + quoted(dir_ / "cut.h5")), "cut.h5: the file has ");
 
-  // Each variant is the valid file edited with h5py, which also shows h5py can write our layout.
+  // Each variant is the valid file edited with h5py and given a new checksum header by
+  // tests/reference/dataset_h5py.py (h5py and hashlib alone can write our layout), but the first,
+  // which is edited without one.
   const std::pair<std::string, std::string> edits[] = {
+      {"", "checksum mismatch"},  // edited, not resealed
       {"del f['offsets']", "dataset /offsets is missing"},
-      {"f.attrs['format_version'] = 2", "format version 2 is newer than this dtrain (1)"},
+      {"f.attrs['format_version'] = 3", "format version 3 is newer than this dtrain (2)"},
       {"f['input_ids'][8] = 10", "sample 1 has token id 10 outside the vocabulary (size 10)"},
+      {"f['token_type_ids'][1] = 2", "sample 0 has token type 2 (expected 0 or 1)"},
+      {"f['token_type_ids'][1] = 1", "sample 0: token 2 has token type 0 after a token of type 1"},
+      {"f['token_type_ids'][3] = 1",
+       "sample 0: its first segment (token type 0) does not end with [SEP] (3)"},
+      {"f['input_ids'][0] = 5", "sample 0: starts with token 5 instead of [CLS] (2)"},
+      {"f['labels'][1] = 2", "sample 1 has label 2, outside [0, 2)"},
   };
+  const std::string tool = python() + " " + quoted(testing::source_dir() / "tests/reference/dataset_h5py.py");
   for (const auto& [edit, expected] : edits) {
     SCOPED_TRACE(edit);
     const auto broken = dir_ / "broken.h5";
     std::filesystem::copy_file(valid, broken, std::filesystem::copy_options::overwrite_existing);
-    const CommandResult edited = run_command(python() + " -c \"import h5py; f = h5py.File('" +
-                                             broken.string() + "', 'r+'); " + edit + "; f.close()\"");
+    const CommandResult edited =
+        edit.empty() ? run_command(python() + " -c \"import h5py; f = h5py.File('" + broken.string() +
+                                   "', 'r+'); f['input_ids'][8] = 9; f.close()\"")
+                     : run_command(tool + " edit " + quoted(broken) + " \"" + edit + "\"");
     ASSERT_EQ(edited.exit_code, 0) << edited.output;
     expect_one_line_error(dtrain("inspect " + quoted(broken)), expected);
   }
@@ -148,9 +160,12 @@ rows = list(csv.reader(open(folder + '/train.tsv'), delimiter='\t'))[1:]
 with h5py.File(folder + '/train.h5', 'r') as f:
     ids, types, offsets, labels = (f[name][:] for name in ('input_ids', 'token_type_ids', 'offsets', 'labels'))
     assert (ids.dtype, types.dtype, offsets.dtype, labels.dtype) == ('int32', 'int8', 'int64', 'int64')
-    attrs = f.attrs
-    assert attrs['format'] == 'dtrain.tokenized' and attrs['format_version'] == 1, dict(attrs)
+    attrs = {name: value.decode() if isinstance(value, bytes) else value for name, value in f.attrs.items()}
+    assert attrs['format'] == 'dtrain.tokenized' and attrs['format_version'] == 2, dict(attrs)
     assert attrs['task'] == 'classification' and attrs['num_labels'] == 2 and len(attrs['label_names']) == 0
+    assert list(attrs['token_streams']) == [b'input_ids', b'token_type_ids'], attrs['token_streams']
+    assert attrs['eos_id'] == -1 and attrs['tokenizer_type'] == 'bert-wordpiece'
+    assert all(f[name].fletcher32 for name in ('input_ids', 'token_type_ids', 'offsets', 'labels'))
     assert attrs['vocab_size'] == len([t for t in vocab if t]) and attrs['max_length'] == 64
     assert vocab[attrs['cls_id']] == '[CLS]' and vocab[attrs['sep_id']] == '[SEP]' and vocab[attrs['pad_id']] == '[PAD]'
     assert attrs['source_file'] == 'train.tsv' and json.loads(attrs['tokenizer_settings'])['lowercase']

@@ -1,5 +1,7 @@
 #include "data/dataset/hdf5.h"
 
+#include <algorithm>
+#include <cstring>
 #include <system_error>
 
 #include "common/error.h"
@@ -14,8 +16,21 @@
     return result;                                                        \
   }()
 
+// The same for a call that reads a file: there a failure means damaged content, which the user can
+// act on, so the error is user-facing (no source location) and says what to do.
+#define DTRAIN_H5_READ(call, ...)                                                                 \
+  [&] {                                                                                           \
+    const auto result = (call);                                                                   \
+    DTRAIN_CHECK(result >= 0, "{}: the file is damaged (HDF5: {}); {}", fmt::format(__VA_ARGS__), \
+                 ::dtrain::data::hdf5::last_error(), ::dtrain::data::hdf5::kDamagedFileHint);     \
+    return result;                                                                                \
+  }()
+
 namespace dtrain::data::hdf5 {
 namespace {
+
+constexpr const char* kDamagedFileHint =
+    "run dtrain inspect on it, then copy it again or re-create it with dtrain prepare";
 
 // HDF5 prints its error stack to stderr by default; dtrain reports errors itself, once. The setting
 // is per thread in thread-safe HDF5 builds, so every entry point calls this.
@@ -39,11 +54,25 @@ herr_t collect_error(unsigned position, const H5E_error2_t* error, void* client_
   return 0;
 }
 
-Id utf8_string_type() {
+Id variable_length_utf8_type() {
   Id type(DTRAIN_H5(H5Tcopy(H5T_C_S1), "copying the string type"), H5Tclose);
   DTRAIN_H5(H5Tset_size(type.get(), H5T_VARIABLE), "making a variable-length string type");
   DTRAIN_H5(H5Tset_cset(type.get(), H5T_CSET_UTF8), "setting UTF-8 on the string type");
   return type;
+}
+
+// Null-padded UTF-8 strings of `bytes` bytes (HDF5 has no zero-size strings: at least 1).
+Id fixed_length_utf8_type(size_t bytes) {
+  Id type(DTRAIN_H5(H5Tcopy(H5T_C_S1), "copying the string type"), H5Tclose);
+  DTRAIN_H5(H5Tset_size(type.get(), std::max<size_t>(bytes, 1)), "sizing a fixed-length string type");
+  DTRAIN_H5(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), "padding a fixed-length string type");
+  DTRAIN_H5(H5Tset_cset(type.get(), H5T_CSET_UTF8), "setting UTF-8 on the string type");
+  return type;
+}
+
+// A fixed-length string cell without its null padding.
+std::string without_padding(const char* cell, size_t bytes) {
+  return std::string(cell, strnlen(cell, bytes));
 }
 
 hsize_t to_hsize(int64_t value) {
@@ -78,36 +107,36 @@ bool Id::close() {
 }
 
 int Dataset::rank() const {
-  Id space(DTRAIN_H5(H5Dget_space(id_.get()), "{}: reading the dataspace", where_), H5Sclose);
-  return DTRAIN_H5(H5Sget_simple_extent_ndims(space.get()), "{}: reading the rank", where_);
+  Id space(DTRAIN_H5_READ(H5Dget_space(id_.get()), "{}: reading the dataspace", where_), H5Sclose);
+  return DTRAIN_H5_READ(H5Sget_simple_extent_ndims(space.get()), "{}: reading the rank", where_);
 }
 
 int64_t Dataset::size() const {
-  Id space(DTRAIN_H5(H5Dget_space(id_.get()), "{}: reading the dataspace", where_), H5Sclose);
-  return DTRAIN_H5(H5Sget_simple_extent_npoints(space.get()), "{}: reading the size", where_);
+  Id space(DTRAIN_H5_READ(H5Dget_space(id_.get()), "{}: reading the dataspace", where_), H5Sclose);
+  return DTRAIN_H5_READ(H5Sget_simple_extent_npoints(space.get()), "{}: reading the size", where_);
 }
 
 H5T_class_t Dataset::type_class() const {
-  Id type(DTRAIN_H5(H5Dget_type(id_.get()), "{}: reading the type", where_), H5Tclose);
-  return DTRAIN_H5(H5Tget_class(type.get()), "{}: reading the type class", where_);
+  Id type(DTRAIN_H5_READ(H5Dget_type(id_.get()), "{}: reading the type", where_), H5Tclose);
+  return DTRAIN_H5_READ(H5Tget_class(type.get()), "{}: reading the type class", where_);
 }
 
 size_t Dataset::type_size() const {
-  Id type(DTRAIN_H5(H5Dget_type(id_.get()), "{}: reading the type", where_), H5Tclose);
+  Id type(DTRAIN_H5_READ(H5Dget_type(id_.get()), "{}: reading the type", where_), H5Tclose);
   const size_t size = H5Tget_size(type.get());
   DTRAIN_ASSERT(size > 0, "{}: reading the type size (HDF5: {})", where_, last_error());
   return size;
 }
 
 bool Dataset::is_signed() const {
-  Id type(DTRAIN_H5(H5Dget_type(id_.get()), "{}: reading the type", where_), H5Tclose);
-  return DTRAIN_H5(H5Tget_sign(type.get()), "{}: reading the sign", where_) == H5T_SGN_2;
+  Id type(DTRAIN_H5_READ(H5Dget_type(id_.get()), "{}: reading the type", where_), H5Tclose);
+  return DTRAIN_H5_READ(H5Tget_sign(type.get()), "{}: reading the sign", where_) == H5T_SGN_2;
 }
 
 void Dataset::read_raw(hid_t memory_type, const std::vector<Range>& ranges, void* out) const {
   silence_hdf5_printing();
-  Id file_space(DTRAIN_H5(H5Dget_space(id_.get()), "{}: reading the dataspace", where_), H5Sclose);
-  const int64_t extent = DTRAIN_H5(H5Sget_simple_extent_npoints(file_space.get()), "{}: size", where_);
+  Id file_space(DTRAIN_H5_READ(H5Dget_space(id_.get()), "{}: reading the dataspace", where_), H5Sclose);
+  const int64_t extent = DTRAIN_H5_READ(H5Sget_simple_extent_npoints(file_space.get()), "{}: size", where_);
   hsize_t total = 0;
   H5S_seloper_t operation = H5S_SELECT_SET;
   for (const Range& range : ranges) {
@@ -123,8 +152,8 @@ void Dataset::read_raw(hid_t memory_type, const std::vector<Range>& ranges, void
   }
   if (total == 0) return;
   Id memory_space(DTRAIN_H5(H5Screate_simple(1, &total, nullptr), "{}: memory dataspace", where_), H5Sclose);
-  DTRAIN_H5(H5Dread(id_.get(), memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, out),
-            "{}: reading {} elements (truncated or corrupt file?)", where_, total);
+  DTRAIN_H5_READ(H5Dread(id_.get(), memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, out),
+                 "{}: reading {} elements", where_, total);
 }
 
 void Dataset::append_raw(hid_t memory_type, size_t count, const void* values) {
@@ -139,9 +168,18 @@ void Dataset::append_raw(hid_t memory_type, size_t count, const void* values) {
             "{}: writing {} elements", where_, count);
 }
 
-File File::create(const std::filesystem::path& path) {
+File File::create(const std::filesystem::path& path, size_t user_block_bytes) {
   silence_hdf5_printing();
-  const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  Id creation(DTRAIN_H5(H5Pcreate(H5P_FILE_CREATE), "{}: creation properties", path.string()), H5Pclose);
+  if (user_block_bytes > 0) {
+    DTRAIN_H5(H5Pset_userblock(creation.get(), user_block_bytes), "{}: user block", path.string());
+  }
+  Id access(DTRAIN_H5(H5Pcreate(H5P_FILE_ACCESS), "{}: access properties", path.string()), H5Pclose);
+  // The 1.10 format is the first whose every metadata structure is checksummed (chunk indexes of
+  // extendible datasets became extensible arrays); h5py and HDF5 >= 1.10 read it.
+  DTRAIN_H5(H5Pset_libver_bounds(access.get(), H5F_LIBVER_V110, H5F_LIBVER_V110), "{}: file format version",
+            path.string());
+  const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, creation.get(), access.get());
   DTRAIN_CHECK(id >= 0, "{}: cannot create the file; does its folder exist and is it writable? (HDF5: {})",
                path.string(), last_error());
   return File(Id(id, H5Fclose), path);
@@ -169,6 +207,8 @@ Dataset File::create_dataset(const std::string& name, hid_t file_type, int64_t c
   // Byte shuffling groups the mostly-zero high bytes of token ids, which roughly halves their size.
   DTRAIN_H5(H5Pset_shuffle(properties.get()), "{}: shuffle filter", where);
   DTRAIN_H5(H5Pset_deflate(properties.get(), static_cast<unsigned>(deflate_level)), "{}: deflate", where);
+  // Last in the pipeline, so the checksum covers the stored bytes and is verified before inflating.
+  DTRAIN_H5(H5Pset_fletcher32(properties.get()), "{}: Fletcher-32 checksum", where);
   const hid_t id = DTRAIN_H5(
       H5Dcreate2(id_.get(), name.c_str(), file_type, space.get(), H5P_DEFAULT, properties.get(), H5P_DEFAULT),
       "{}: creating the dataset", where);
@@ -177,10 +217,14 @@ Dataset File::create_dataset(const std::string& name, hid_t file_type, int64_t c
 
 bool File::has_dataset(const std::string& name) const {
   silence_hdf5_printing();
-  if (H5Lexists(id_.get(), name.c_str(), H5P_DEFAULT) <= 0) return false;
+  // A failed lookup (negative) is damage, not absence: "missing" would send the user the wrong way.
+  if (DTRAIN_H5_READ(H5Lexists(id_.get(), name.c_str(), H5P_DEFAULT), "{}: looking up /{}", path_.string(),
+                     name) == 0)
+    return false;
   H5O_info_t info;
-  return H5Oget_info_by_name(id_.get(), name.c_str(), &info, H5P_DEFAULT) >= 0 &&
-         info.type == H5O_TYPE_DATASET;
+  DTRAIN_H5_READ(H5Oget_info_by_name(id_.get(), name.c_str(), &info, H5P_DEFAULT), "{}: reading /{}",
+                 path_.string(), name);
+  return info.type == H5O_TYPE_DATASET;
 }
 
 Dataset File::open_dataset(const std::string& name, size_t chunk_cache_bytes) const {
@@ -191,19 +235,21 @@ Dataset File::open_dataset(const std::string& name, size_t chunk_cache_bytes) co
   constexpr size_t kCacheSlots = 100003;
   DTRAIN_H5(H5Pset_chunk_cache(access.get(), kCacheSlots, chunk_cache_bytes, 1.0), "{}: chunk cache", where);
   const hid_t id =
-      DTRAIN_H5(H5Dopen2(id_.get(), name.c_str(), access.get()), "{}: opening the dataset", where);
+      DTRAIN_H5_READ(H5Dopen2(id_.get(), name.c_str(), access.get()), "{}: opening the dataset", where);
   return Dataset(Id(id, H5Dclose), where);
 }
 
 void File::set_attribute(const std::string& name, const std::string& value) {
-  Id type = utf8_string_type();
+  Id type = fixed_length_utf8_type(value.size());
   Id space(DTRAIN_H5(H5Screate(H5S_SCALAR), "attribute {}: dataspace", name), H5Sclose);
   Id attribute(
       DTRAIN_H5(H5Acreate2(id_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
                 "{}: creating attribute {}", path_.string(), name),
       H5Aclose);
-  const char* text = value.c_str();
-  DTRAIN_H5(H5Awrite(attribute.get(), type.get(), &text), "{}: writing attribute {}", path_.string(), name);
+  std::string cell = value;
+  cell.resize(std::max<size_t>(value.size(), 1), '\0');
+  DTRAIN_H5(H5Awrite(attribute.get(), type.get(), cell.data()), "{}: writing attribute {}", path_.string(),
+            name);
 }
 
 void File::set_attribute(const std::string& name, int64_t value) {
@@ -217,87 +263,121 @@ void File::set_attribute(const std::string& name, int64_t value) {
 }
 
 void File::set_attribute(const std::string& name, const std::vector<std::string>& values) {
-  Id type = utf8_string_type();
+  size_t longest = 0;
+  for (const std::string& value : values) longest = std::max(longest, value.size());
+  Id type = fixed_length_utf8_type(longest);
+  const size_t cell_bytes = std::max<size_t>(longest, 1);
   const hsize_t count = values.size();
   Id space(DTRAIN_H5(H5Screate_simple(1, &count, nullptr), "attribute {}: dataspace", name), H5Sclose);
   Id attribute(
       DTRAIN_H5(H5Acreate2(id_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
                 "{}: creating attribute {}", path_.string(), name),
       H5Aclose);
-  std::vector<const char*> texts;
-  for (const std::string& value : values) texts.push_back(value.c_str());
-  if (texts.empty()) return;
-  DTRAIN_H5(H5Awrite(attribute.get(), type.get(), texts.data()), "{}: writing attribute {}", path_.string(),
+  if (values.empty()) return;
+  std::string cells(values.size() * cell_bytes, '\0');
+  for (size_t i = 0; i < values.size(); ++i) values[i].copy(cells.data() + i * cell_bytes, values[i].size());
+  DTRAIN_H5(H5Awrite(attribute.get(), type.get(), cells.data()), "{}: writing attribute {}", path_.string(),
             name);
 }
 
 bool File::has_attribute(const std::string& name) const {
   silence_hdf5_printing();
-  return H5Aexists(id_.get(), name.c_str()) > 0;
+  return DTRAIN_H5_READ(H5Aexists(id_.get(), name.c_str()), "{}: looking up attribute '{}'", path_.string(),
+                        name) > 0;
 }
 
 Id File::open_attribute(const std::string& name) const {
   DTRAIN_CHECK(has_attribute(name), "{}: attribute '{}' is missing", path_.string(), name);
-  return Id(DTRAIN_H5(H5Aopen(id_.get(), name.c_str(), H5P_DEFAULT), "{}: opening attribute {}",
-                      path_.string(), name),
+  return Id(DTRAIN_H5_READ(H5Aopen(id_.get(), name.c_str(), H5P_DEFAULT), "{}: opening attribute {}",
+                           path_.string(), name),
             H5Aclose);
 }
 
 namespace {
 
-// Number of elements of an attribute whose type has the given class; a user-facing error otherwise.
-int64_t checked_attribute_elements(const Id& attribute, H5T_class_t expected,
-                                   const std::filesystem::path& path, const std::string& name,
-                                   const char* expected_name) {
-  Id type(DTRAIN_H5(H5Aget_type(attribute.get()), "{}: type of attribute {}", path.string(), name), H5Tclose);
-  bool matches = H5Tget_class(type.get()) == expected;
-  if (matches && expected == H5T_STRING) matches = H5Tis_variable_str(type.get()) > 0;
-  DTRAIN_CHECK(matches, "{}: attribute '{}' is not {}", path.string(), name, expected_name);
-  Id space(DTRAIN_H5(H5Aget_space(attribute.get()), "{}: space of attribute {}", path.string(), name),
+// Bounds on what a string attribute may claim, so a damaged size cannot ask for gigabytes.
+constexpr size_t kMaxStringBytes = size_t{1} << 24;
+constexpr int64_t kMaxStrings = int64_t{1} << 20;
+
+// An attribute's type and element count, checked to be of `expected` class.
+struct AttributeShape {
+  Id type;
+  int64_t elements;
+};
+
+AttributeShape checked_attribute_shape(const Id& attribute, H5T_class_t expected,
+                                       const std::filesystem::path& path, const std::string& name,
+                                       const char* expected_name) {
+  Id type(DTRAIN_H5_READ(H5Aget_type(attribute.get()), "{}: type of attribute {}", path.string(), name),
+          H5Tclose);
+  DTRAIN_CHECK(H5Tget_class(type.get()) == expected, "{}: attribute '{}' is not {}", path.string(), name,
+               expected_name);
+  Id space(DTRAIN_H5_READ(H5Aget_space(attribute.get()), "{}: space of attribute {}", path.string(), name),
            H5Sclose);
-  return DTRAIN_H5(H5Sget_simple_extent_npoints(space.get()), "{}: size of attribute {}", path.string(),
-                   name);
+  const int64_t elements = DTRAIN_H5_READ(H5Sget_simple_extent_npoints(space.get()),
+                                          "{}: size of attribute {}", path.string(), name);
+  return {std::move(type), elements};
+}
+
+// Reads every string of a string attribute, fixed-length or (where allowed) variable-length.
+std::vector<std::string> read_strings(const Id& attribute, const std::filesystem::path& path,
+                                      const std::string& name, StringStorage storage,
+                                      const char* expected_name) {
+  AttributeShape shape = checked_attribute_shape(attribute, H5T_STRING, path, name, expected_name);
+  DTRAIN_CHECK(shape.elements >= 0 && shape.elements <= kMaxStrings, "{}: attribute '{}' claims {} strings",
+               path.string(), name, shape.elements);
+  const auto count = static_cast<size_t>(shape.elements);
+  std::vector<std::string> values;
+  if (H5Tis_variable_str(shape.type.get()) > 0) {
+    DTRAIN_CHECK(storage == StringStorage::fixed_or_variable_length,
+                 "{}: attribute '{}' is a variable-length string, which this format version does not use "
+                 "(damaged file?)",
+                 path.string(), name);
+    if (count == 0) return values;
+    Id type = variable_length_utf8_type();
+    std::vector<char*> texts(count, nullptr);
+    DTRAIN_H5_READ(H5Aread(attribute.get(), type.get(), texts.data()), "{}: reading attribute {}",
+                   path.string(), name);
+    for (char* text : texts) {
+      values.emplace_back(text ? text : "");
+      H5free_memory(text);
+    }
+    return values;
+  }
+  const size_t cell_bytes = H5Tget_size(shape.type.get());
+  DTRAIN_CHECK(cell_bytes > 0 && cell_bytes <= kMaxStringBytes && cell_bytes * count <= kMaxStringBytes,
+               "{}: attribute '{}' claims {} strings of {} bytes", path.string(), name, count, cell_bytes);
+  if (count == 0) return values;
+  Id type = fixed_length_utf8_type(cell_bytes);
+  std::vector<char> cells(cell_bytes * count);
+  DTRAIN_H5_READ(H5Aread(attribute.get(), type.get(), cells.data()), "{}: reading attribute {}",
+                 path.string(), name);
+  for (size_t i = 0; i < count; ++i)
+    values.push_back(without_padding(cells.data() + i * cell_bytes, cell_bytes));
+  return values;
 }
 
 }  // namespace
 
-std::string File::string_attribute(const std::string& name) const {
-  Id attribute = open_attribute(name);
-  const int64_t elements = checked_attribute_elements(attribute, H5T_STRING, path_, name, "a string");
-  DTRAIN_CHECK(elements == 1, "{}: attribute '{}' is not a single string", path_.string(), name);
-  Id type = utf8_string_type();
-  char* text = nullptr;
-  DTRAIN_H5(H5Aread(attribute.get(), type.get(), &text), "{}: reading attribute {}", path_.string(), name);
-  std::string value = text ? text : "";
-  H5free_memory(text);
-  return value;
+std::string File::string_attribute(const std::string& name, StringStorage storage) const {
+  const std::vector<std::string> values =
+      read_strings(open_attribute(name), path_, name, storage, "a string");
+  DTRAIN_CHECK(values.size() == 1, "{}: attribute '{}' is not a single string", path_.string(), name);
+  return values.front();
 }
 
 int64_t File::int_attribute(const std::string& name) const {
   Id attribute = open_attribute(name);
-  const int64_t elements = checked_attribute_elements(attribute, H5T_INTEGER, path_, name, "an integer");
-  DTRAIN_CHECK(elements == 1, "{}: attribute '{}' is not a single integer", path_.string(), name);
+  const AttributeShape shape = checked_attribute_shape(attribute, H5T_INTEGER, path_, name, "an integer");
+  DTRAIN_CHECK(shape.elements == 1, "{}: attribute '{}' is not a single integer", path_.string(), name);
   int64_t value = 0;
-  DTRAIN_H5(H5Aread(attribute.get(), H5T_NATIVE_INT64, &value), "{}: reading attribute {}", path_.string(),
-            name);
+  DTRAIN_H5_READ(H5Aread(attribute.get(), H5T_NATIVE_INT64, &value), "{}: reading attribute {}",
+                 path_.string(), name);
   return value;
 }
 
-std::vector<std::string> File::string_list_attribute(const std::string& name) const {
-  Id attribute = open_attribute(name);
-  const int64_t elements =
-      checked_attribute_elements(attribute, H5T_STRING, path_, name, "a list of strings");
-  if (elements == 0) return {};
-  Id type = utf8_string_type();
-  std::vector<char*> texts(static_cast<size_t>(elements), nullptr);
-  DTRAIN_H5(H5Aread(attribute.get(), type.get(), texts.data()), "{}: reading attribute {}", path_.string(),
-            name);
-  std::vector<std::string> values;
-  for (char* text : texts) {
-    values.emplace_back(text ? text : "");
-    H5free_memory(text);
-  }
-  return values;
+std::vector<std::string> File::string_list_attribute(const std::string& name, StringStorage storage) const {
+  return read_strings(open_attribute(name), path_, name, storage, "a list of strings");
 }
 
 void File::close() {

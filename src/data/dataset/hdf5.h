@@ -2,6 +2,11 @@
 // A small RAII layer over the HDF5 C API, shaped for dtrain's layout: one file, 1-D datasets and
 // root attributes. Every H5* call is checked; failures become dtrain::Error naming the file and the
 // object, with HDF5's innermost error message as the hint (HDF5's own stderr printing is silenced).
+//
+// Files it creates can be checked for damage by libhdf5 itself: the HDF5 1.10 file format, in which
+// the superblock, object headers, chunk indexes and heaps all carry checksums; a Fletcher-32
+// checksum on every chunk of every dataset; and fixed-length strings, so no attribute goes through
+// the global heap (whose parser has no checksum and crashes or hangs on damaged files).
 #include <hdf5.h>
 
 #include <cstdint>
@@ -97,28 +102,35 @@ class Dataset {
   std::string where_;
 };
 
+// Whether a string attribute may be stored with variable length (format 1 files only).
+enum class StringStorage { fixed_length, fixed_or_variable_length };
+
 class File {
  public:
-  static File create(const std::filesystem::path& path);  // truncates an existing file
+  // Truncates an existing file. `user_block_bytes` (0, or a power of two >= 512) are reserved at the
+  // start of the file for the caller; HDF5 readers skip them.
+  static File create(const std::filesystem::path& path, size_t user_block_bytes = 0);
   // Throws a user-facing error when the file is missing or is not a readable HDF5 file.
   static File open_read_only(const std::filesystem::path& path);
 
   const std::filesystem::path& path() const { return path_; }
 
-  // An empty 1-D dataset that grows with Dataset::append, chunked and deflate-compressed.
+  // An empty 1-D dataset that grows with Dataset::append: chunked, shuffled, deflate-compressed and
+  // Fletcher-32 checksummed (a damaged chunk is a read error).
   Dataset create_dataset(const std::string& name, hid_t file_type, int64_t chunk_elements, int deflate_level);
   bool has_dataset(const std::string& name) const;
   // Opens a dataset with a chunk cache of `chunk_cache_bytes` (random reads hit the cache).
   Dataset open_dataset(const std::string& name, size_t chunk_cache_bytes) const;
 
+  // Strings are written fixed-length UTF-8 (h5py reads them as bytes).
   void set_attribute(const std::string& name, const std::string& value);
   void set_attribute(const std::string& name, int64_t value);
   void set_attribute(const std::string& name, const std::vector<std::string>& values);
   bool has_attribute(const std::string& name) const;
   // Readers throw a user-facing error when the attribute is missing or has the wrong type.
-  std::string string_attribute(const std::string& name) const;
+  std::string string_attribute(const std::string& name, StringStorage storage) const;
   int64_t int_attribute(const std::string& name) const;
-  std::vector<std::string> string_list_attribute(const std::string& name) const;
+  std::vector<std::string> string_list_attribute(const std::string& name, StringStorage storage) const;
 
   // Flushes and closes, throwing if that fails (the destructor closes silently).
   void close();
