@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
   const std::int64_t max_bytes = (argc > 1 ? std::atoll(argv[1]) : 256) << 20;
   try {
     ProcessGroup group;
-    MpiCommunicator comm(group.world());
+    MpiCommunicator comm(group);
     if (comm.rank() == 0) std::printf("ranks: %d\n\n", comm.size());
     bandwidth_table(comm, max_bytes);
     const std::int64_t overlap_bytes = std::min<std::int64_t>(64 << 20, max_bytes);
@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
           "MPI_Iallreduce + compute (ms) |\n|---:|---:|---:|---:|\n",
           static_cast<long>(overlap_bytes >> 20));
     }
-    overlap(comm, group.world(), overlap_bytes);
+    overlap(comm, world_comm(group), overlap_bytes);
     if (comm.rank() == 0) {
       std::printf("\n| one step, 2 ranks | time (ms) | finish() waited (ms) |\n|---|---:|---:|\n");
     }

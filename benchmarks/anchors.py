@@ -1,11 +1,15 @@
-"""Anchors for benchmarks/run_all.sh, measured in the same run as dtrain's harnesses (Debian's
-/usr/bin/python3: torch 1.13, h5py):
+"""Anchors for benchmarks/run_all.sh, measured in the same run as dtrain's harnesses (DTRAIN_PYTHON,
+default .venv/bin/python: the torch whose LibTorch dtrain links, h5py):
 
   anchors.py reader FILE.h5             h5py reading random batches of 32 samples of a prepared
                                         dataset (per-sample slices via /offsets, padded to numpy):
                                         the anchor of bench_prepare's reader rows
   mpirun -np 2 anchors.py allreduce MB  torch.distributed (gloo) all_reduce of fp16 and fp32 tensors
                                         up to MB MiB: the anchor of bench_allreduce_torch
+  anchors.py peak PROCESSES             the matrix-product peak MFU divides by: FLOP/s of a 1024 x 1024
+                                        fp32 (and bf16) product in PROCESSES concurrent processes of
+                                        one thread each, best of repetitions over about 0.25 s, as
+                                        dtrain measures it at start-up (train/device.h)
   anchors.py marian FOLDER SRC TGT      transformers' MarianTokenizer (DTRAIN_PYTHON's environment) on a
                                         Marian folder: tokenizer(sources, text_target=targets) and
                                         batch_decode(labels, skip_special_tokens=True), median of 3 runs;
@@ -73,6 +77,40 @@ def allreduce(max_mb):
     dist.destroy_process_group()
 
 
+def matmul_peak(dtype_name, start, results):
+    import torch
+    torch.set_num_threads(1)
+    dtype = getattr(torch, dtype_name)
+    n = 1024
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    c = torch.empty(n, n, dtype=dtype)
+    torch.mm(a, b, out=c)  # warm-up
+    start.wait()
+    best, total, repeat = float("inf"), 0.0, 0
+    while repeat < 20 and (repeat < 2 or total < 0.2):
+        begin = time.perf_counter()
+        torch.mm(a, b, out=c)
+        seconds = time.perf_counter() - begin
+        best, total, repeat = min(best, seconds), total + seconds, repeat + 1
+    results.put(2 * n ** 3 / best)
+
+
+def peak(processes):
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")
+    result = {"anchor": "matmul peak, 1024 x 1024, one thread per process", "processes": processes}
+    for dtype_name in ("float32", "bfloat16"):
+        start, results = context.Barrier(processes), context.Queue()
+        workers = [context.Process(target=matmul_peak, args=(dtype_name, start, results)) for _ in range(processes)]
+        for worker in workers:
+            worker.start()
+        rates = [results.get() for _ in workers]
+        for worker in workers:
+            worker.join()
+        result[dtype_name] = {"per_process": rates, "total": sum(rates)}
+    print(json.dumps(result))
+
+
 def marian(folder, source_file, target_file, repeats=3):
     import statistics
     import warnings
@@ -112,4 +150,5 @@ def marian(folder, source_file, target_file, repeats=3):
 
 if __name__ == "__main__":
     {"reader": lambda: reader(sys.argv[2]), "allreduce": lambda: allreduce(int(sys.argv[2])),
+     "peak": lambda: peak(int(sys.argv[2])),
      "marian": lambda: marian(*sys.argv[2:5])}[sys.argv[1]]()

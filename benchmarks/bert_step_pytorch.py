@@ -2,7 +2,7 @@
 
 The model is tests/model/reference_bert.py's BERT built from nn.TransformerEncoderLayer, in training
 mode with dropout 0.1, on the same shapes, batch and thread count as the C++ benchmark.
-Usage: /usr/bin/python3 benchmarks/bert_step_pytorch.py [SHAPE[:ITERATIONS]]...   (tiny, mini, base)
+Usage: .venv/bin/python benchmarks/bert_step_pytorch.py [SHAPE[:ITERATIONS]]...   (tiny, mini, base)
 """
 import pathlib
 import statistics

@@ -4,13 +4,17 @@
 // under /tmp (once as float32 and once as float16), then measures each load in a fresh child
 // process (this executable with --load), so that peak RSS is the load's own: building the model,
 // mapping the file and copying the weights. "cold" evicts the file from the page cache first
-// (posix_fadvise DONTNEED), "warm" loads it straight after a previous read. The folders are
+// (posix_fadvise DONTNEED), "warm" loads it straight after a previous read. With DTRAIN_PYTHON set
+// (an environment with torch and transformers), the float32 weights are also saved by torch.save as
+// pytorch_model.bin and loaded by dtrain, and, as the anchor, by transformers'
+// AutoModelForSequenceClassification.from_pretrained in a fresh Python process. The folders are
 // deleted at the end.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -42,14 +46,15 @@ double peak_rss_mib() {
 void evict_from_page_cache(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY);
   DTRAIN_ASSERT(fd >= 0, "cannot open {}", path.string());
+  ::fdatasync(fd);  // dirty pages of a file just written would stay cached
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
   ::close(fd);
 }
 
 // Child: build the model from config.json, load the weights; prints "build_s load_s built_mib peak_mib",
 // the peak RSS after building the model and after loading.
-int measure_load(const fs::path& folder, bool cold) {
-  if (cold) evict_from_page_cache(folder / "model.safetensors");
+int measure_load(const fs::path& folder, const fs::path& weights, bool cold) {
+  if (cold) evict_from_page_cache(weights);
   const auto start = std::chrono::steady_clock::now();
   BertForSequenceClassification model(dtrain::model::read_hf_config(folder));
   const double build_s = seconds_since(start);
@@ -60,6 +65,41 @@ int measure_load(const fs::path& folder, bool cold) {
   return 0;
 }
 
+// transformers' from_pretrained of the same folder, in a fresh Python process; prints the columns of
+// measure_load, the "built" peak being the interpreter's after importing torch and transformers'
+// BERT (from_pretrained builds the model and loads its weights in one go, timed as the load).
+const char* const kTransformersLoad = R"(
+import os, resource, sys, time
+import torch, transformers
+import transformers.models.bert.modeling_bert  # imported before the clock starts, as in a warm process
+from transformers import AutoModelForSequenceClassification
+if sys.argv[2] == "cold":
+    fd = os.open(sys.argv[3], os.O_RDONLY); os.fdatasync(fd)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)
+torch.set_num_threads(1)
+transformers.logging.set_verbosity_error()
+transformers.utils.logging.disable_progress_bar()
+built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+start = time.perf_counter()
+AutoModelForSequenceClassification.from_pretrained(sys.argv[1])
+print(0, time.perf_counter() - start, built, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+)";
+
+// Runs `command`, which prints "build_s load_s built_mib peak_mib", and prints its table row.
+bool print_row(const std::string& label, double megabytes, const char* cache, const std::string& command) {
+  FILE* child = ::popen(command.c_str(), "r");
+  double build_s = 0, load_s = 0, built = 0, peak = 0;
+  const bool ok = child && std::fscanf(child, "%lf %lf %lf %lf", &build_s, &load_s, &built, &peak) == 4;
+  if (child) ::pclose(child);
+  if (!ok) {
+    std::fprintf(stderr, "measuring %s failed\n", command.c_str());
+    return false;
+  }
+  std::printf("| %s | %.0f | %s | %.2f | %.3f | %.2f | %.0f | %.0f |\n", label.c_str(), megabytes, cache,
+              build_s, load_s, megabytes / 1e3 / load_s, built, peak);
+  return true;
+}
+
 struct ScratchFolder {
   fs::path path = fs::temp_directory_path() / ("dtrain-bench-checkpoint-" + std::to_string(::getpid()));
   ~ScratchFolder() { fs::remove_all(path); }
@@ -68,8 +108,8 @@ struct ScratchFolder {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 4 && std::strcmp(argv[1], "--load") == 0)
-    return measure_load(argv[2], std::strcmp(argv[3], "cold") == 0);
+  if (argc == 5 && std::strcmp(argv[1], "--load") == 0)
+    return measure_load(argv[2], argv[3], std::strcmp(argv[4], "cold") == 0);
 
   ScratchFolder scratch;
   BertConfig config;  // bert-base-uncased shapes
@@ -84,25 +124,45 @@ int main(int argc, char** argv) {
     fs::copy_file(scratch.path / "f32/config.json", scratch.path / "f16/config.json");
     dtrain::model::write_safetensors(scratch.path / "f16/model.safetensors", halves);
   }
+  const char* python = std::getenv("DTRAIN_PYTHON");
+  if (python) {
+    fs::create_directories(scratch.path / "bin");
+    fs::copy_file(scratch.path / "f32/config.json", scratch.path / "bin/config.json");
+    const std::string save = std::string(python) +
+                             " -c 'import sys, torch; from safetensors.torch import load_file; "
+                             "torch.save(load_file(sys.argv[1]), sys.argv[2])' " +
+                             (scratch.path / "f32/model.safetensors").string() + " " +
+                             (scratch.path / "bin/pytorch_model.bin").string();
+    if (std::system(save.c_str()) != 0) {
+      std::fprintf(stderr, "writing pytorch_model.bin with %s failed\n", python);
+      return 1;
+    }
+  }
   std::printf(
       "| checkpoint | file MB | cache | build model s | load weights s | load GB/s | peak RSS MiB: built |"
       " loaded |\n|---|--:|---|--:|--:|--:|--:|--:|\n");
-  for (const char* dtype : {"f32", "f16"}) {
-    const fs::path folder = scratch.path / dtype;
-    const double megabytes = fs::file_size(folder / "model.safetensors") / 1e6;
+  struct Case {
+    const char* label;
+    const char* folder;
+    const char* file;
+    bool transformers;
+  };
+  std::vector<Case> cases = {{"f32", "f32", "model.safetensors", false},
+                             {"f16", "f16", "model.safetensors", false}};
+  if (python) {
+    cases.push_back({"f32 .bin", "bin", "pytorch_model.bin", false});
+    cases.push_back({"f32 .bin, transformers", "bin", "pytorch_model.bin", true});
+  }
+  for (const Case& item : cases) {
+    const fs::path folder = scratch.path / item.folder;
+    const double megabytes = fs::file_size(folder / item.file) / 1e6;
     for (const char* cache : {"cold", "warm", "warm", "warm"}) {
       const std::string command =
-          fs::canonical("/proc/self/exe").string() + " --load " + folder.string() + " " + cache;
-      FILE* child = ::popen(command.c_str(), "r");
-      double build_s = 0, load_s = 0, built = 0, peak = 0;
-      const bool ok = child && std::fscanf(child, "%lf %lf %lf %lf", &build_s, &load_s, &built, &peak) == 4;
-      if (child) ::pclose(child);
-      if (!ok) {
-        std::fprintf(stderr, "measuring %s failed\n", command.c_str());
-        return 1;
-      }
-      std::printf("| %s | %.0f | %s | %.2f | %.3f | %.2f | %.0f | %.0f |\n", dtype, megabytes, cache, build_s,
-                  load_s, megabytes / 1e3 / load_s, built, peak);
+          item.transformers ? std::string(python) + " -c '" + kTransformersLoad + "' " + folder.string() +
+                                  " " + cache + " " + (folder / item.file).string()
+                            : fs::canonical("/proc/self/exe").string() + " --load " + folder.string() + " " +
+                                  (folder / item.file).string() + " " + cache;
+      if (!print_row(item.label, megabytes, cache, command)) return 1;
     }
   }
   return 0;

@@ -2,7 +2,7 @@
 optimizer, trained by torch.nn.parallel.DistributedDataParallel over gloo.
 
 Launch it the way dtrain is launched (one process per rank), with Debian's python3:
-  mpirun -np 2 --bind-to none -x OMP_NUM_THREADS=1 /usr/bin/python3 benchmarks/ddp_reference.py \
+  mpirun -np 2 --bind-to none -x OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ddp_reference.py \
       --config-json model.json --train data/sst2/train.h5 --eval data/sst2/dev.h5 --max-steps 200
 The model is tests/model/reference_bert.py's nn.TransformerEncoderLayer BERT (Hugging Face
 architecture); the optimizer is torch.optim.AdamW with Trainer's no-decay grouping and linear

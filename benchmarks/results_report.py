@@ -26,29 +26,70 @@ def number(text):
     return float(text.rstrip("kM")) * scale
 
 
+PHASES = ("data", "forward", "backward", "comm_wait", "optimizer")
+
+
 def dtrain_run(run_dir):
+    """Throughput, model FLOPs and the step-time split over the log windows after the first (start-up)."""
     entries = map(json.loads, (run_dir / "log.jsonl").read_text().splitlines())
     windows = [e for e in entries if "samples_per_second" in e]
     if len(windows) < 2:
         fail(f"{run_dir}/log.jsonl has {len(windows)} log windows")
-    timed = windows[1:]  # the first window holds start-up, as DDP's --warmup-steps
+    timed = windows[1:]
     return {"samples_per_second": statistics.mean(w["samples_per_second"] for w in timed),
             "tokens_per_second": statistics.mean(w["tokens_per_second"] for w in timed),
+            "flops_per_sample": statistics.mean(w["model_flops_per_second"] / w["samples_per_second"] for w in timed),
+            "padding_share": statistics.mean(w["padding_flops_share"] for w in timed),
+            "step_seconds": {p: statistics.mean(w["step_seconds"][p] for w in timed) for p in PHASES},
             "final_loss": windows[-1]["loss"]}
 
 
-def training(work, raw):
-    rows = []
+def trainer_run(work, raw, name):
+    summary = json.loads((raw / f"{name}-trainer.json").read_text())
+    history = json.loads((work / f"{name}-trainer" / "log_history.json").read_text())
+    return {"samples_per_second": summary["timed_samples_per_second"],
+            "final_loss": [e for e in history if "loss" in e][-1]["loss"]}
+
+
+def peaks(raw):
+    """fp32 and bf16 matrix-product peaks (FLOP/s, all processes) at 1 and 2 processes."""
+    result = {}
     for ranks in (1, 2):
-        ours = [dtrain_run(p) for p in sorted(work.glob(f"dtrain-np{ranks}-r*")) if p.is_dir()]
-        theirs = [json.loads(p.read_text()) for p in sorted(raw.glob(f"ddp-np{ranks}-r*.json"))]
-        if not ours or not theirs:
-            fail(f"training runs at {ranks} ranks are missing in {work}")
-        rows.append({"ranks": ranks, "repeats": len(ours),
-                     "dtrain": [r["samples_per_second"] for r in ours],
-                     "ddp": [r["samples_per_second"] for r in theirs],
+        measured = json.loads((raw / f"peak-np{ranks}.json").read_text())
+        result[ranks] = {dtype: measured[dtype]["total"] for dtype in ("float32", "bfloat16")}
+    return result
+
+
+# name prefix -> (description, ranks, precision, has a DDP anchor)
+SETTINGS = [("tiny-np1", "BERT-tiny, SST-2, batch 32 per rank, 1 rank", 1, "fp32", True),
+            ("tiny-np2", "BERT-tiny, SST-2, batch 32 per rank, 2 ranks", 2, "fp32", True),
+            ("minilm-np1", "all-MiniLM-L6-v2, MRPC, batch 8 per rank, 1 rank", 1, "fp32", False),
+            ("minilm-np2", "all-MiniLM-L6-v2, MRPC, batch 8 per rank, 2 ranks", 2, "fp32", False),
+            ("minilm-bf16-np2", "all-MiniLM-L6-v2, MRPC, bf16, batch 8 per rank, 2 ranks", 2, "bf16", False)]
+
+
+def training(work, raw, peak):
+    rows = []
+    for prefix, description, ranks, precision, has_ddp in SETTINGS:
+        names = sorted(p.name[:-len("-dtrain")] for p in work.glob(f"{prefix}-r*-dtrain") if p.is_dir())
+        if not names:
+            fail(f"no {prefix} runs in {work}")
+        ours = [dtrain_run(work / f"{name}-dtrain") for name in names]
+        theirs = [trainer_run(work, raw, name) for name in names]
+        ddp = [json.loads((raw / f"{name}-ddp.json").read_text()) for name in names] if has_ddp else []
+        flops_per_sample = statistics.mean(r["flops_per_sample"] for r in ours)
+        fp32_peak = peak[ranks]["float32"]
+        mfu = lambda samples_per_second: samples_per_second * flops_per_sample / fp32_peak  # noqa: E731
+        rows.append({"prefix": prefix, "description": description, "ranks": ranks, "precision": precision,
+                     "repeats": len(names), "dtrain": [r["samples_per_second"] for r in ours],
+                     "trainer": [r["samples_per_second"] for r in theirs],
+                     "ddp": [r["samples_per_second"] for r in ddp],
+                     "flops_per_sample": flops_per_sample, "mfu": mfu,
+                     "padding_share": statistics.mean(r["padding_share"] for r in ours),
+                     "step_seconds": {p: statistics.mean(r["step_seconds"][p] for r in ours) for p in PHASES},
                      "dtrain_loss": statistics.mean(r["final_loss"] for r in ours),
-                     "ddp_loss": statistics.mean(r["final_loss"] for r in theirs)})
+                     "trainer_loss": statistics.mean(r["final_loss"] for r in theirs),
+                     "ddp_loss": statistics.mean(r["final_loss"] for r in ddp) if ddp else None})
     return rows
 
 
@@ -78,7 +119,7 @@ def tokenizer(raw):
     ours = re.search(r"cpu\s*:.*tokens/s ([\d.]+[kM]?)\s+rows/s ([\d.]+[kM]?)",
                      (raw / "tokenizer.txt").read_text())
     rust = (raw / "tokenizer-rust.txt").read_text()
-    batch = rust[rust.index("encodeBatch"):]
+    batch = rust[rust.index("encode_batch"):]
     rust_cpu = re.search(r"cpu:.*tokens/s ([\d.]+[kM]?)", batch)
     rust_wall_rows = re.search(r"wall:.*rows/s ([\d.]+[kM]?)", batch)
     return number(ours[1]), number(rust_cpu[1]), number(rust_wall_rows[1])
@@ -117,8 +158,6 @@ def fmt(values, digits=0):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--work", type=pathlib.Path, required=True)
-    parser.add_argument("--steps", type=int, required=True)
-    parser.add_argument("--window", type=int, required=True)
     parser.add_argument("--output", type=pathlib.Path, required=True)
     parser.add_argument("--readme", type=pathlib.Path, required=True)
     args = parser.parse_args()
@@ -126,29 +165,36 @@ def main():
     # When the run ended: run_all.sh samples the load average last.
     now = datetime.datetime.fromtimestamp((raw / "loadavg.txt").stat().st_mtime, datetime.timezone.utc)
 
-    train = training(args.work, raw)
+    peak = peaks(raw)
+    train = training(args.work, raw, peak)
     size, busbw = allreduce(raw)
     loads = loader(raw)
     ours_tok, rust_tok, rust_rows_wall = tokenizer(raw)
     prepare_rows, reader_ours, reader_h5py = prepare(raw)
 
-    summary = [f"{now:%Y-%m-%d %H:%M} UTC, {machine(raw)}. One thread per rank for dtrain and the anchors. "
-               f"Produced by `bash benchmarks/run_all.sh`; details and raw outputs in "
-               f"[results/{args.output.name}](results/{args.output.name}).", "",
+    summary = [f"{now:%Y-%m-%d %H:%M} UTC, {machine(raw)}. One thread per process for dtrain and the anchors; "
+               f"MFU against the machine's fp32 matrix-product peak measured at the start of the run with the "
+               f"same torch ({peak[1]['float32'] / 1e9:.1f} GFLOP/s with 1 process, "
+               f"{peak[2]['float32'] / 1e9:.1f} with 2). Produced by `bash benchmarks/run_all.sh`; details and raw "
+               f"outputs in [results/{args.output.name}](results/{args.output.name}).", "",
                "| benchmark | dtrain | anchor (same run) | dtrain / anchor |", "|---|---:|---:|---:|"]
     for row in train:
-        ours, theirs = statistics.median(row["dtrain"]), statistics.median(row["ddp"])
-        summary.append(f"| training BERT-tiny, SST-2, batch 32 per rank, {row['ranks']} rank(s): samples/s "
-                       f"(median of {row['repeats']}) | {ours:,.0f} | PyTorch DDP {theirs:,.0f} | "
-                       f"{ratio(ours, theirs)} |")
+        ours = statistics.median(row["dtrain"])
+        anchors = [("Hugging Face Trainer", statistics.median(row["trainer"]))]
+        if row["ddp"]:
+            anchors.append(("PyTorch DDP", statistics.median(row["ddp"])))
+        for anchor, theirs in anchors:
+            summary.append(f"| training {row['description']}: samples/s (median of {row['repeats']}), MFU | "
+                           f"{ours:,.1f} ({row['mfu'](ours):.1%}) | {anchor} {theirs:,.1f} "
+                           f"({row['mfu'](theirs):.1%}) | {ratio(ours, theirs)} |")
     for kind, label in (("half", "fp16"), ("float", "fp32")):
         ours, theirs = busbw[kind]
         summary.append(f"| all-reduce {size >> 20} MiB {label}, 2 ranks: busbw GB/s | {ours:.3f} | "
                        f"gloo {theirs:.3f} | {ratio(ours, theirs)} |")
     summary.append(f"| tokenizer, SST-2 train, 1 thread: tokens per CPU second | {ours_tok / 1e6:.2f}M | "
-                   f"Rust `tokenizers` encodeBatch {rust_tok / 1e6:.2f}M | {ratio(ours_tok, rust_tok)} |")
+                   f"`tokenizers` encode_batch {rust_tok / 1e6:.2f}M | {ratio(ours_tok, rust_tok)} |")
     summary.append(f"| prepare SST-2 train (tokenize + HDF5), 1 thread: rows/s | {prepare_rows[1]:,.0f} | "
-                   f"Rust tokenizer alone (wall) {rust_rows_wall:,.0f} | "
+                   f"`tokenizers` encode_batch alone (wall) {rust_rows_wall:,.0f} | "
                    f"{ratio(prepare_rows[1], rust_rows_wall)} |")
     summary.append(f"| reader, random batches of 32 (SST-2 train.h5): samples/s | {reader_ours:,.0f} | h5py "
                    f"{reader_h5py:,.0f} | {ratio(reader_ours, reader_h5py)} |")
@@ -157,21 +203,40 @@ def main():
         summary.append(f"| loader, shuffled training batches, {ranks} rank(s): samples/s per rank, "
                        f"best (mean) | {best:,} ({mean:,}) | - | - |")
 
-    details = ["## Training: dtrain vs PyTorch DDP", "",
-               f"BERT-tiny (configs/sst2-small-scratch.yaml: 2 layers × 128, from scratch), SST-2 train "
-               f"prepared with bert-base-uncased's vocabulary (max length 64), batch 32 per rank, AdamW + "
-               f"linear warmup, fp16 gradient all-reduce on both sides. {args.steps} steps; the first "
-               f"{args.window} are left out of the timing. Runs interleaved dtrain, DDP, dtrain, DDP. "
-               f"The two sides draw initial weights and data order from different generators, so their "
-               f"losses agree only roughly (a sanity check: dtrain's is the mean over the last log window "
-               f"and all ranks, DDP's rank 0's last 20 steps); tests/train checks dtrain's arithmetic "
-               f"against PyTorch exactly.", "",
-               "| ranks | dtrain samples/s (each run) | DDP samples/s (each run) | dtrain / DDP (medians) | "
-               "mean loss of the last steps: dtrain / DDP |", "|---:|---|---|---:|---|"]
+    details = ["## Training: dtrain vs Hugging Face Trainer and PyTorch DDP", "",
+               "Each setting starts dtrain and Trainer (tests/reference/hf_trainer.py, transformers' "
+               "BertForSequenceClassification; torchrun with gloo at 2 processes) from the same weights "
+               "(BERT-tiny: drawn by transformers; MiniLM: all-MiniLM-L6-v2, whose new classifier each side "
+               "draws itself) on the same sample order (--order dtrain), so both run the same batches and "
+               "the same FLOPs; AdamW, weight decay 0.01, 10% linear warmup, BERT-tiny lr 5e-4, MiniLM lr 5e-5. "
+               "dtrain all-reduces in fp16 (its default), Trainer in fp32 (gloo). The PyTorch DDP script "
+               "(benchmarks/ddp_reference.py: nn.TransformerEncoderLayer BERT, its own initialisation and "
+               "shuffle, fp16 compress hook) runs the BERT-tiny settings. The first sixth of every run's "
+               "steps is left out of the timing. Runs interleaved: dtrain, Trainer, DDP for each setting and "
+               "repeat. Loss: mean of the last log window (same window and batches on both sides).", "",
+               "| setting | dtrain samples/s (each run) | Trainer samples/s | DDP samples/s | dtrain / Trainer | "
+               "MFU dtrain / Trainer | final loss dtrain / Trainer / DDP |",
+               "|---|---|---|---|---:|---|---|"]
     for row in train:
-        details.append(f"| {row['ranks']} | {fmt(row['dtrain'])} | {fmt(row['ddp'])} | "
-                       f"{ratio(statistics.median(row['dtrain']), statistics.median(row['ddp']))} | "
-                       f"{row['dtrain_loss']:.3f} / {row['ddp_loss']:.3f} |")
+        ours, theirs = statistics.median(row["dtrain"]), statistics.median(row["trainer"])
+        ddp_loss = f" / {row['ddp_loss']:.3f}" if row["ddp_loss"] is not None else ""
+        details.append(f"| {row['description']} | {fmt(row['dtrain'], 1)} | {fmt(row['trainer'], 1)} | "
+                       f"{fmt(row['ddp'], 1) if row['ddp'] else '-'} | {ratio(ours, theirs)} | "
+                       f"{row['mfu'](ours):.1%} / {row['mfu'](theirs):.1%} | "
+                       f"{row['dtrain_loss']:.3f} / {row['trainer_loss']:.3f}{ddp_loss} |")
+    details += ["", "Where dtrain's time goes (mean seconds per optimizer step over the timed windows, and the "
+                "share of the matrix-product FLOPs spent on padding):", "",
+                "| setting | model GFLOP per sample | padding share | data | forward | backward | comm wait | "
+                "optimizer |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in train:
+        split = " | ".join(f"{row['step_seconds'][p] * 1e3:.1f} ms" for p in PHASES)
+        details.append(f"| {row['description']} | {row['flops_per_sample'] / 1e9:.2f} | "
+                       f"{row['padding_share']:.1%} | {split} |")
+    details += ["", "Matrix-product peak (anchors.py peak: 1024 x 1024 products, one thread per process, "
+                "measured at the start of the run): " + "; ".join(
+                    f"{n} process{'es' if n > 1 else ''}: fp32 {peak[n]['float32'] / 1e9:.1f} GFLOP/s, "
+                    f"bf16 {peak[n]['bfloat16'] / 1e9:.1f} GFLOP/s" for n in (1, 2)) + ". The bf16 rows' MFU "
+                "is against the fp32 peak too."]
     details += ["", "## Raw outputs", ""]
     for path in sorted(raw.iterdir()):
         details += [f"### {path.name}", "", "```", path.read_text().rstrip(), "```", ""]

@@ -21,6 +21,7 @@ packages=(
   python3 python3-venv
   slurm-wlm munge # the one-node Slurm cluster of the launch tests (tests/launch)
   gnuplot-nox     # launch/scaling.sh plots
+  clang libclang-rt-14-dev # fuzz/: the libFuzzer targets (optional, outside CI)
 )
 
 missing=()
@@ -58,4 +59,5 @@ else
   "$venv/bin/python" -m pip install --quiet -r "$requirements"
   cp "$requirements" "$stamp"
 fi
+DTRAIN_PYTHON="$venv/bin/python" bash "$repo/launch/fetch_models.sh"  # pretrained folders under models/
 echo "setup: done (LibTorch $("$venv/bin/python" -c 'import torch; print(torch.__version__)'))"

@@ -11,8 +11,7 @@
 #include "app/commands.h"
 #include "app/distributed_command.h"
 #include "app/inference_setup.h"
-#include "common/error.h"
-#include "train/evaluation.h"
+#include "tasks/task.h"
 #include "train/reporting/results_files.h"
 
 namespace dtrain::app {
@@ -39,15 +38,10 @@ std::optional<double> trained_epoch(const std::filesystem::path& model) {
 
 void run_evaluate(const EvaluateOptions& options, const dist::ProcessGroup& group) {
   const data::DatasetReader reader(options.data);
-  InferenceSetup setup = prepare_inference(group, options.model, reader, options.health);
-  const data::DatasetInfo& info = reader.info();
-  const int64_t model_labels = setup.model->config().num_labels;
-  DTRAIN_CHECK(info.task == data::TaskType::regression ? model_labels == 1 : info.num_labels == model_labels,
-               "{}: the dataset has {} labels ({}) but the model in {} predicts {}", options.data,
-               info.num_labels, info.task == data::TaskType::regression ? "regression" : "classification",
-               options.model, model_labels);
+  InferenceSetup setup =
+      prepare_inference(group, options.model, reader, tasks::DatasetRole::kEvaluation, options.health);
   const nlohmann::json metrics =
-      train::evaluate(*setup.model, reader, *setup.comm, options.batch_size, options.task_name);
+      setup.task->evaluate(reader, *setup.comm, {options.batch_size, options.task_name});
   if (group.rank() != 0) return;
   fmt::print("{}\n", metrics.dump());
   if (!options.output_dir.empty()) {

@@ -1,12 +1,14 @@
 // `dtrain info`: versions of the libraries dtrain was built with, for bug reports.
 #include <H5public.h>
-#include <mpi.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <string>
 
 #include "app/commands.h"
 #include "common/error.h"
 #include "data/tokenizers/sentencepiece.h"
+#include "dist/process_group.h"
 #include "model/torch_runtime.h"
 
 namespace dtrain::app {
@@ -16,9 +18,7 @@ const RegisterCommand kInfo([](CLI::App& app) -> std::function<void()> {
   return [] {
     unsigned major = 0, minor = 0, release = 0;
     H5get_libversion(&major, &minor, &release);
-    char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING];
-    int length = 0;
-    MPI_Get_library_version(mpi_version, &length);
+    const std::string mpi_version = dist::mpi_library_version();
     std::string sentencepiece;
     try {
       sentencepiece = data::sentencepiece_version();
@@ -27,7 +27,8 @@ const RegisterCommand kInfo([](CLI::App& app) -> std::function<void()> {
     }
     std::printf("dtrain 0.1.0\n%s\nHDF5 %u.%u.%u\nMPI %.*s\nSentencePiece %s\nCUDA/NCCL path: %s\n",
                 dtrain::model::torch_runtime_summary().c_str(), major, minor, release,
-                length > 60 ? 60 : length, mpi_version, sentencepiece.c_str(),
+                static_cast<int>(std::min<size_t>(60, mpi_version.size())), mpi_version.c_str(),
+                sentencepiece.c_str(),
 #ifdef DTRAIN_WITH_CUDA
                 "built"
 #else

@@ -1,7 +1,6 @@
 // `dtrain predict`: logits of a fine-tuned model over a prepared dataset, in dataset order. Under
 // mpirun every rank predicts its partition and rank 0 writes the file.
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <filesystem>
@@ -11,7 +10,7 @@
 #include "app/distributed_command.h"
 #include "app/inference_setup.h"
 #include "common/error.h"
-#include "train/evaluation.h"
+#include "tasks/task.h"
 
 namespace dtrain::app {
 namespace {
@@ -30,26 +29,17 @@ void run_predict(const PredictOptions& options, const dist::ProcessGroup& group)
   DTRAIN_CHECK(std::filesystem::is_directory(output_folder), "cannot write {}: folder {} does not exist",
                options.output, output_folder.string());
   const data::DatasetReader reader(options.data);
-  InferenceSetup setup = prepare_inference(group, options.model, reader, options.health);
+  InferenceSetup setup =
+      prepare_inference(group, options.model, reader, tasks::DatasetRole::kPrediction, options.health);
 
   const auto start = std::chrono::steady_clock::now();
-  const data::PredictionsTable table =
-      train::predict_distributed(*setup.model, reader, *setup.comm, options.batch_size);
+  const tasks::PredictionSummary summary =
+      setup.task->predict(reader, *setup.comm, {options.batch_size, ""}, options.output);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (group.rank() != 0) return;
-  data::write_predictions(options.output, table);
-
-  const data::DatasetInfo& info = reader.info();
-  std::string quality;
-  if (info.task == data::TaskType::classification && info.num_labels == table.num_labels) {
-    quality =
-        fmt::format(", accuracy {:.4f}", train::prediction_metrics(table, "")["eval_accuracy"].get<double>());
-  } else if (info.task == data::TaskType::classification) {
-    spdlog::warn("{} has {} labels but the model predicts {}: accuracy not computed", options.data,
-                 info.num_labels, table.num_labels);
-  }
-  fmt::print("predict: {} samples in {:.2f} s ({:.1f} samples/s){} -> {}\n", table.num_samples(), seconds,
-             seconds > 0 ? table.num_samples() / seconds : 0.0, quality, options.output);
+  fmt::print("predict: {} samples in {:.2f} s ({:.1f} samples/s){} -> {}\n", summary.samples, seconds,
+             seconds > 0 ? summary.samples / seconds : 0.0,
+             summary.quality.empty() ? "" : ", " + summary.quality, options.output);
 }
 
 const RegisterCommand kPredict([](CLI::App& app) -> std::function<void()> {

@@ -1,8 +1,5 @@
 #include "app/commands.h"
 
-#include <mpi.h>
-
-#include <cstdlib>
 #include <map>
 #include <string>
 
@@ -37,19 +34,6 @@ void run_selected(const CLI::App& app) {
     DTRAIN_ASSERT(it != runners().end(), "no runner for subcommand {}", sub->get_name());
     it->second();
   }
-}
-
-void abort_job(int code) {
-  int initialized = 0, finalized = 0;
-  MPI_Initialized(&initialized);
-  MPI_Finalized(&finalized);
-  if (initialized && !finalized) {
-    int size = 1;
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    if (size > 1) MPI_Abort(MPI_COMM_WORLD, code);
-    MPI_Finalize();
-  }
-  std::exit(code);
 }
 
 }  // namespace dtrain::app

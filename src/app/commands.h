@@ -17,8 +17,4 @@ struct RegisterCommand {
 std::vector<std::function<void(CLI::App&)>>& command_registry();
 void run_selected(const CLI::App& app);
 
-// Ends the process with `code`; under MPI with several ranks, aborts the whole job so no rank
-// is left waiting in a collective for one that failed.
-[[noreturn]] void abort_job(int code);
-
 }  // namespace dtrain::app

@@ -2,21 +2,20 @@
 
 #include "common/logging.h"
 #include "dist/rank_activity.h"
-#include "model/dataset_fit.h"
-#include "model/hf/hf_checkpoint.h"
-#include "train/device.h"
+#include "model/device.h"
+#include "tasks/task_registry.h"
 
 namespace dtrain::app {
 
 InferenceSetup prepare_inference(const dist::ProcessGroup& group, const std::string& model_folder,
-                                 const data::DatasetReader& dataset, const dist::HealthOptions& health) {
+                                 const data::DatasetReader& dataset, tasks::DatasetRole role,
+                                 const dist::HealthOptions& health) {
   configure_logging(group.rank(), group.size());
   InferenceSetup setup;
   setup.monitor = std::make_unique<dist::HealthMonitor>(group, health);
-  setup.model = model::load_bert_for_sequence_classification(model_folder);
-  model::check_dataset_fits_model(dataset, setup.model->config(), model_folder);
-  const c10::Device device = train::select_device(group.local_rank(), group.local_size());
-  setup.model->to(device);
+  const c10::Device device = model::select_device(group.local_rank(), group.local_size());
+  setup.task = tasks::make_task({{model_folder, nullptr}, dataset, tasks::Purpose::kInference, 0, device});
+  setup.task->check_dataset(dataset, role);
   setup.comm = dist::make_communicator(group, device);
   dist::RankActivity::process().set_phase(dist::WorkPhase::kEvaluation);
   return setup;

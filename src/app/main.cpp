@@ -9,6 +9,7 @@
 
 #include "app/commands.h"
 #include "common/error.h"
+#include "dist/job_abort.h"
 
 namespace {
 
@@ -40,7 +41,7 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dtrain: error: %s\n", e.what());
     std::fflush(stderr);
-    dtrain::app::abort_job(1);
+    dtrain::dist::abort_job(1);
     return 1;
   }
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -29,12 +30,20 @@ AtomicFile::AtomicFile(fs::path destination) : destination_(std::move(destinatio
   fs::path folder = destination_.has_parent_path() ? destination_.parent_path() : fs::path(".");
   DTRAIN_CHECK(fs::is_directory(folder), "cannot write {}: folder {} does not exist", destination_.string(),
                folder.string());
-  std::string pattern = (folder / ("." + destination_.filename().string() + ".tmp-XXXXXX")).string();
-  int fd = ::mkstemp(pattern.data());
-  DTRAIN_CHECK(fd >= 0, "cannot create a temporary file next to {}: {}", destination_.string(),
-               std::strerror(errno));
-  ::close(fd);
-  temporary_ = pattern;
+  // Not mkstemp, which creates files 0600: created with 0666, the file gets what the umask (and a
+  // default ACL) allows, like every file Python creates. O_EXCL keeps the name this object's alone.
+  static std::atomic<uint64_t> counter{0};
+  for (int attempt = 0;; ++attempt) {
+    temporary_ = folder / ("." + destination_.filename().string() + ".tmp-" + std::to_string(::getpid()) +
+                           "-" + std::to_string(counter++));
+    const int fd = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      ::close(fd);
+      return;
+    }
+    DTRAIN_CHECK(errno == EEXIST && attempt < 1000, "cannot create a temporary file next to {}: {}",
+                 destination_.string(), std::strerror(errno));
+  }
 }
 
 AtomicFile::~AtomicFile() {
@@ -60,6 +69,19 @@ void write_text_atomically(const fs::path& path, const std::string& text) {
     out << text;
     out.flush();
     DTRAIN_CHECK(out, "cannot write {}: {}", path.string(), std::strerror(errno));
+  }
+  file.commit();
+}
+
+void copy_file_atomically(const fs::path& source, const fs::path& destination) {
+  std::ifstream in(source, std::ios::binary);
+  DTRAIN_CHECK(in, "cannot read {}", source.string());
+  AtomicFile file(destination);
+  {
+    std::ofstream out(file.temporary_path(), std::ios::binary);
+    if (in.peek() != std::ifstream::traits_type::eof()) out << in.rdbuf();  // inserting nothing fails
+    out.flush();
+    DTRAIN_CHECK(out && !in.bad(), "cannot copy {} to {}", source.string(), destination.string());
   }
   file.commit();
 }

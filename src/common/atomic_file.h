@@ -3,7 +3,8 @@
 // to a temporary file in the destination's folder (same filesystem, so rename is atomic), which
 // commit() fsyncs, renames over the destination and makes durable by fsyncing the folder. A crash
 // or exception before commit() leaves no half-written destination; the destructor removes the
-// temporary file.
+// temporary file. Files get the permissions Python's open() would give them, 0666 less the umask, so
+// that a model folder is as readable to a team as one transformers wrote.
 #include <filesystem>
 #include <string>
 
@@ -31,5 +32,9 @@ class AtomicFile {
 
 // Writes `text` to `path` through an AtomicFile.
 void write_text_atomically(const std::filesystem::path& path, const std::string& text);
+
+// Copies the content of `source` to `destination` through an AtomicFile (permissions from the umask,
+// not from the source).
+void copy_file_atomically(const std::filesystem::path& source, const std::filesystem::path& destination);
 
 }  // namespace dtrain

@@ -16,7 +16,7 @@ std::unique_ptr<Communicator> make_communicator(const ProcessGroup& group, const
 #endif
   }
   DTRAIN_CHECK(device.is_cpu(), "no communication backend for device {} (use cpu or cuda)", device.str());
-  return std::make_unique<MpiCommunicator>(group.world());
+  return std::make_unique<MpiCommunicator>(group);
 }
 
 }  // namespace dtrain::dist

@@ -21,6 +21,7 @@
 #include "dist/health_diagnosis.h"
 #include "dist/job_abort.h"
 #include "dist/mpi_check.h"
+#include "dist/mpi_handles.h"
 #include "dist/process_group.h"
 #include "dist/rank_activity.h"
 
@@ -130,8 +131,8 @@ class HealthMonitor::Watch {
         heartbeat_interval_(std::clamp(options.heartbeat_timeout / 10, 0.05, 1.0)),
         rank_(group.rank()),
         size_(group.size()),
-        channel_(OwnedComm::duplicate(group.world())) {
-    const std::vector<Identity> identities = exchange_identities(group.world(), size_);
+        channel_(OwnedComm::duplicate(world_comm(group))) {
+    const std::vector<Identity> identities = exchange_identities(world_comm(group), size_);
     const Clock::time_point now = Clock::now();
     for (int r = 0; r < size_; ++r) {
       RankReport report;

@@ -6,7 +6,7 @@
 
 #include "dist/comm_thread.h"
 #include "dist/communicator.h"
-#include "dist/process_group.h"
+#include "dist/mpi_handles.h"
 
 namespace dtrain::dist {
 
@@ -30,6 +30,8 @@ class MpiCommunicator final : public Communicator {
  public:
   // Uses its own duplicate of `parent`. Needs MPI_THREAD_MULTIPLE (see ProcessGroup).
   explicit MpiCommunicator(MPI_Comm parent);
+  // Spans the group's ranks.
+  explicit MpiCommunicator(const ProcessGroup& group) : MpiCommunicator(world_comm(group)) {}
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }

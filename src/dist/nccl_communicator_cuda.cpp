@@ -200,7 +200,7 @@ ncclUniqueId shared_unique_id(const ProcessGroup& group) {
   ncclUniqueId id{};
   if (group.rank() == 0) DTRAIN_NCCL_CHECK(ncclGetUniqueId(&id));
   const CollectiveScope collective(CollectiveKind::kBroadcast, sizeof(id));
-  DTRAIN_MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, group.world()));
+  DTRAIN_MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, world_comm(group)));
   return id;
 }
 
@@ -213,7 +213,7 @@ class NcclCommunicator final : public Communicator {
  public:
   NcclCommunicator(const ProcessGroup& group, int device_index)
       : device_index_(set_device(device_index)),
-        host_(group.world()),
+        host_(group),
         comm_(group.size(), shared_unique_id(group), group.rank()),
         watchdog_(comm_, device_index_),
         abort_on_job_abort_([this] { comm_.abort(); }) {}

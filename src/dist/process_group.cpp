@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "dist/mpi_check.h"
+#include "dist/mpi_handles.h"
 #include "dist/rank_activity.h"
 
 namespace dtrain::dist {
@@ -50,20 +51,35 @@ MpiRuntime::~MpiRuntime() {
   if (owns_mpi_) MPI_Finalize();
 }
 
-ProcessGroup::ProcessGroup() : runtime_(MPI_THREAD_MULTIPLE), world_(OwnedComm::duplicate(MPI_COMM_WORLD)) {
-  DTRAIN_MPI_CHECK(MPI_Comm_rank(world_.get(), &rank_));
-  DTRAIN_MPI_CHECK(MPI_Comm_size(world_.get(), &size_));
+ProcessGroup::ProcessGroup()
+    : handles_(new Handles{MpiRuntime(MPI_THREAD_MULTIPLE), OwnedComm::duplicate(MPI_COMM_WORLD)}) {
+  MPI_Comm world = handles_->world.get();
+  DTRAIN_MPI_CHECK(MPI_Comm_rank(world, &rank_));
+  DTRAIN_MPI_CHECK(MPI_Comm_size(world, &size_));
   // Ranks sharing memory are the ranks of one node: their order there is the GPU index.
   MPI_Comm node = MPI_COMM_NULL;
-  DTRAIN_MPI_CHECK(MPI_Comm_split_type(world_.get(), MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node));
+  DTRAIN_MPI_CHECK(MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node));
   OwnedComm node_comm(node);
   DTRAIN_MPI_CHECK(MPI_Comm_rank(node, &local_rank_));
   DTRAIN_MPI_CHECK(MPI_Comm_size(node, &local_size_));
 }
 
+ProcessGroup::~ProcessGroup() = default;
+
+bool ProcessGroup::thread_multiple() const {
+  return handles_->runtime.thread_level() >= MPI_THREAD_MULTIPLE;
+}
+
 void ProcessGroup::barrier() const {
   const CollectiveScope collective(CollectiveKind::kBarrier, 0);
-  DTRAIN_MPI_CHECK(MPI_Barrier(world_.get()));
+  DTRAIN_MPI_CHECK(MPI_Barrier(handles_->world.get()));
+}
+
+std::string mpi_library_version() {
+  char version[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  if (MPI_Get_library_version(version, &length) != MPI_SUCCESS) return "unknown";
+  return std::string(version, static_cast<size_t>(length));
 }
 
 }  // namespace dtrain::dist

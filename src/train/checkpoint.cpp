@@ -9,16 +9,17 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/fault_injection.h"
 #include "common/sha256.h"
+#include "data/tokenizers/bert_tokenizer.h"
 #include "data/tokenizers/tokenizer.h"
-#include "model/bert/bert_model.h"
-#include "model/hf/hf_checkpoint.h"
 #include "model/hf/safetensors.h"
+#include "tasks/task.h"
 
 namespace dtrain::train {
 namespace fs = std::filesystem;
@@ -132,20 +133,26 @@ fs::path checkpoint_folder(const fs::path& output_dir, int64_t step) {
 }
 
 void copy_tokenizer_files(const fs::path& tokenizer_folder, const fs::path& destination) {
-  for (const std::string& name : data::load_tokenizer(tokenizer_folder)->model_files()) {
-    AtomicFile file(destination / name);
-    fs::copy_file(tokenizer_folder / name, file.temporary_path(), fs::copy_options::overwrite_existing);
-    file.commit();
-  }
+  const std::unique_ptr<data::Tokenizer> tokenizer = data::load_tokenizer(tokenizer_folder);
+  for (const std::string& name : tokenizer->model_files())
+    copy_file_atomically(tokenizer_folder / name, destination / name);
+  // A BERT tokenizer folder may be a bare vocab.txt (prepare-synthetic's): without these two files
+  // AutoTokenizer would fall back to its own defaults instead of tokenizing as the data was prepared.
+  const auto* bert = dynamic_cast<const data::BertTokenizer*>(tokenizer.get());
+  if (!bert) return;
+  if (!fs::is_regular_file(tokenizer_folder / "tokenizer_config.json"))
+    write_text_atomically(destination / "tokenizer_config.json", bert->settings().hf_tokenizer_config());
+  if (!fs::is_regular_file(tokenizer_folder / "special_tokens_map.json"))
+    write_text_atomically(destination / "special_tokens_map.json", bert->settings().hf_special_tokens_map());
 }
 
 namespace {
 
 // Everything but the completion marker, into `temporary`; returns each file's SHA-256.
-json write_checkpoint_files(const fs::path& temporary, const model::BertForSequenceClassificationImpl& model,
+json write_checkpoint_files(const fs::path& temporary, const tasks::Task& task,
                             const TrainerSnapshot& snapshot, const ModelFolderExtras& extras) {
   // Every file goes through AtomicFile (fsync'd); the model first, as a model folder.
-  model::save_hf_checkpoint(model, temporary);
+  task.save_pretrained(temporary);
   faults::at(faults::Point::kCheckpointSave, snapshot.global_step);
   if (!extras.tokenizer_folder.empty()) copy_tokenizer_files(extras.tokenizer_folder, temporary);
   write_optimizer(temporary, snapshot.optimizer);
@@ -157,7 +164,9 @@ json write_checkpoint_files(const fs::path& temporary, const model::BertForSeque
         json{{"scale", snapshot.scaler->scale}, {"good_steps", snapshot.scaler->good_steps}}.dump(2) + "\n");
   }
   write_rng_states(temporary, snapshot.rng_states);
-  write_text_atomically(temporary / "data_position.json", json(snapshot.position).dump(2) + "\n");
+  json position = snapshot.position;
+  if (!snapshot.dataset.is_null()) position["dataset"] = snapshot.dataset;
+  write_text_atomically(temporary / "data_position.json", position.dump(2) + "\n");
   write_text_atomically(temporary / "trainer_state.json", snapshot.trainer_state.dump(2) + "\n");
   write_text_atomically(temporary / "training_config.yaml", extras.config_yaml);
 
@@ -170,7 +179,7 @@ json write_checkpoint_files(const fs::path& temporary, const model::BertForSeque
 
 }  // namespace
 
-fs::path write_checkpoint(const fs::path& output_dir, const model::BertForSequenceClassificationImpl& model,
+fs::path write_checkpoint(const fs::path& output_dir, const tasks::Task& task,
                           const TrainerSnapshot& snapshot, const ModelFolderExtras& extras) {
   const fs::path final_folder = checkpoint_folder(output_dir, snapshot.global_step);
   const fs::path temporary = final_folder.string() + ".tmp-" + std::to_string(::getpid());
@@ -178,7 +187,7 @@ fs::path write_checkpoint(const fs::path& output_dir, const model::BertForSequen
   try {
     fs::remove_all(temporary);
     fs::create_directories(temporary);
-    checksums = write_checkpoint_files(temporary, model, snapshot, extras);
+    checksums = write_checkpoint_files(temporary, task, snapshot, extras);
   } catch (const std::exception& e) {
     // A full disk is the usual cause: give the space back now (a killed save leaves the folder to
     // the next start, remove_unfinished_saves).
@@ -260,13 +269,16 @@ std::optional<fs::path> resolve_resume_checkpoint(const fs::path& output_dir,
   return folder;
 }
 
-TrainerSnapshot read_checkpoint(const fs::path& folder, model::BertForSequenceClassificationImpl& model) {
-  model::load_hf_weights(model, model::kBertForSequenceClassification, folder);
+TrainerSnapshot read_checkpoint(const fs::path& folder, tasks::Task& task) {
+  task.load_weights(folder);
   TrainerSnapshot snapshot;
   snapshot.trainer_state = read_json(folder / "trainer_state.json");
   try {
     snapshot.global_step = snapshot.trainer_state.at("global_step").get<int64_t>();
-    snapshot.position = read_json(folder / "data_position.json").get<data::TrainPosition>();
+    const json position = read_json(folder / "data_position.json");
+    snapshot.position = position.get<data::TrainPosition>();
+    // Checkpoints of earlier versions kept the dataset's identity in trainer_state.json.
+    snapshot.dataset = position.value("dataset", snapshot.trainer_state.value("dtrain_dataset", json()));
     if (fs::is_regular_file(folder / "scaler.json")) {
       const json scaler = read_json(folder / "scaler.json");
       snapshot.scaler =

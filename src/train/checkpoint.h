@@ -2,8 +2,8 @@
 // Training checkpoints: output_dir/checkpoint-<step>/ is a complete Hugging Face model folder
 // (config.json, model.safetensors, tokenizer files) plus what resuming needs: optimizer.safetensors
 // + optimizer.json (AdamW moments and per-parameter steps), scheduler.json, scaler.json (fp16 only),
-// rng_state.safetensors (every rank's CPU generator), data_position.json, trainer_state.json (Hugging
-// Face's keys) and training_config.yaml.
+// rng_state.safetensors (every rank's CPU generator), data_position.json (with the identity of the
+// training data), trainer_state.json (exactly transformers' TrainerState) and training_config.yaml.
 //
 // A checkpoint is written into checkpoint-<step>.tmp-<pid>/, every file fsync'd, the folder renamed
 // into place, and only then the marker `checkpoint_complete` (the SHA-256 of every file) written and
@@ -23,8 +23,8 @@
 #include "train/adamw.h"
 #include "train/loss_scaler.h"
 
-namespace dtrain::model {
-class BertForSequenceClassificationImpl;
+namespace dtrain::tasks {
+class Task;
 }
 
 namespace dtrain::train {
@@ -36,6 +36,7 @@ struct TrainerSnapshot {
   std::optional<LossScalerState> scaler;
   std::vector<at::Tensor> rng_states;  // CPU generator state of each rank of the saving job
   data::TrainPosition position;
+  nlohmann::json dataset;        // what identifies the training data (resuming on other data is refused)
   nlohmann::json trainer_state;  // trainer_state.json
 };
 
@@ -49,14 +50,15 @@ std::filesystem::path checkpoint_folder(const std::filesystem::path& output_dir,
 
 // Copies the Hugging Face tokenizer files of `tokenizer_folder` (Tokenizer::model_files(): vocab.txt,
 // tokenizer_config.json, ... for BERT; source.spm, target.spm, vocab.json, ... for Marian) into
-// `destination`, atomically each.
+// `destination`, atomically each. A BERT folder without tokenizer_config.json or
+// special_tokens_map.json (a bare vocab.txt) gets them written from the tokenizer's settings, so that
+// AutoTokenizer tokenizes as the data was prepared.
 void copy_tokenizer_files(const std::filesystem::path& tokenizer_folder,
                           const std::filesystem::path& destination);
 
-// Writes output_dir/checkpoint-<snapshot.global_step> as described above (replacing an incomplete or
-// older folder of that name) and returns its path.
-std::filesystem::path write_checkpoint(const std::filesystem::path& output_dir,
-                                       const model::BertForSequenceClassificationImpl& model,
+// Writes output_dir/checkpoint-<snapshot.global_step> as described above, the model through its task
+// (replacing an incomplete or older folder of that name), and returns its path.
+std::filesystem::path write_checkpoint(const std::filesystem::path& output_dir, const tasks::Task& task,
                                        const TrainerSnapshot& snapshot, const ModelFolderExtras& extras);
 
 // Deletes the checkpoint-<step>.tmp-<pid> folders of saves that were interrupted; returns them.
@@ -81,9 +83,8 @@ std::optional<std::filesystem::path> newest_marked_checkpoint(const std::filesys
 std::optional<std::filesystem::path> resolve_resume_checkpoint(const std::filesystem::path& output_dir,
                                                                const std::string& resume_from_checkpoint);
 
-// Loads the checkpoint's weights into `model` and returns the rest of its state.
-TrainerSnapshot read_checkpoint(const std::filesystem::path& folder,
-                                model::BertForSequenceClassificationImpl& model);
+// Loads the checkpoint's weights into the task's model and returns the rest of its state.
+TrainerSnapshot read_checkpoint(const std::filesystem::path& folder, tasks::Task& task);
 
 // Deletes the oldest complete checkpoints until at most `limit` remain, never deleting `keep` (the
 // best checkpoint; may be empty), as Trainer's save_total_limit. Returns the deleted folders.

@@ -3,10 +3,13 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
-namespace dtrain::train {
+#include <utility>
 
-double clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm) {
-  at::NoGradGuard no_grad;
+namespace dtrain::train {
+namespace {
+
+// The defined gradients and their global 2-norm (undefined when there are none).
+std::pair<std::vector<at::Tensor>, at::Tensor> gradients_and_norm(const std::vector<at::Tensor>& parameters) {
   std::vector<at::Tensor> grads;
   std::vector<at::Tensor> norms;
   for (const at::Tensor& parameter : parameters) {
@@ -15,8 +18,22 @@ double clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm
     grads.push_back(grad);
     norms.push_back(grad.norm(2));
   }
+  if (grads.empty()) return {};
+  return {std::move(grads), at::stack(norms).norm(2)};
+}
+
+}  // namespace
+
+double grad_norm(const std::vector<at::Tensor>& parameters) {
+  at::NoGradGuard no_grad;
+  const at::Tensor total_norm = gradients_and_norm(parameters).second;
+  return total_norm.defined() ? total_norm.item<double>() : 0.0;
+}
+
+double clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm) {
+  at::NoGradGuard no_grad;
+  auto [grads, total_norm] = gradients_and_norm(parameters);
   if (grads.empty()) return 0.0;
-  const at::Tensor total_norm = at::stack(norms).norm(2);
   // Multiplying even when the factor is 1 keeps the result free of a host sync, as torch does.
   const at::Tensor factor = (max_norm / (total_norm + 1e-6)).clamp_max(1.0);
   for (at::Tensor& grad : grads) grad.mul_(factor);

@@ -32,12 +32,13 @@ ScheduleKind parse_schedule_kind(const std::string& name) {
   DTRAIN_FAIL("lr_scheduler_type '{}' is not one of: {}", name, known);
 }
 
-std::int64_t resolve_warmup_steps(std::int64_t warmup_steps, double warmup_ratio, std::int64_t total_steps) {
+std::int64_t resolve_warmup_steps(double warmup_steps, double warmup_ratio, std::int64_t total_steps) {
   DTRAIN_CHECK(warmup_steps >= 0, "warmup_steps must not be negative, got {}", warmup_steps);
   DTRAIN_CHECK(warmup_ratio >= 0 && warmup_ratio <= 1, "warmup_ratio must be in [0, 1], got {}",
                warmup_ratio);
-  if (warmup_steps > 0) return warmup_steps;
-  return static_cast<std::int64_t>(std::ceil(static_cast<double>(total_steps) * warmup_ratio));
+  if (warmup_steps >= 1) return static_cast<std::int64_t>(warmup_steps);
+  const double fraction = warmup_steps > 0 ? warmup_steps : warmup_ratio;
+  return static_cast<std::int64_t>(std::ceil(static_cast<double>(total_steps) * fraction));
 }
 
 LrSchedule::LrSchedule(ScheduleOptions options, double base_lr) : options_(options), base_lr_(base_lr) {

@@ -21,8 +21,10 @@ enum class ScheduleKind {
 // Parses a Trainer lr_scheduler_type name ("linear", "cosine", ...).
 ScheduleKind parse_schedule_kind(const std::string& name);
 
-// TrainingArguments.get_warmup_steps: warmup_steps if positive, else ceil(ratio * total).
-std::int64_t resolve_warmup_steps(std::int64_t warmup_steps, double warmup_ratio, std::int64_t total_steps);
+// TrainingArguments.get_warmup_steps: warmup_steps >= 1 is a step count (its integer part); in (0, 1)
+// it is a fraction of the run, as in transformers 5 (ceil(fraction * total)); 0 falls back to the
+// older warmup_ratio, the same way.
+std::int64_t resolve_warmup_steps(double warmup_steps, double warmup_ratio, std::int64_t total_steps);
 
 struct ScheduleOptions {
   ScheduleKind kind = ScheduleKind::kLinear;

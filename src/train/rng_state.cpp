@@ -6,8 +6,7 @@
 #include <mutex>
 
 #include "common/error.h"
-#include "dist/mpi_check.h"
-#include "dist/rank_activity.h"
+#include "dist/rank_agreement.h"
 
 namespace dtrain::train {
 namespace {
@@ -33,19 +32,16 @@ at::Tensor local_rng_state(const c10::Device& device) {
 
 }  // namespace
 
-std::vector<at::Tensor> gather_rng_states(MPI_Comm comm, int root, const c10::Device& device) {
+std::vector<at::Tensor> gather_rng_states(const dist::ProcessGroup& group, int root,
+                                          const c10::Device& device) {
   const at::Tensor local = local_rng_state(device).contiguous();
-  int rank = 0, size = 1;
-  DTRAIN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
-  DTRAIN_MPI_CHECK(MPI_Comm_size(comm, &size));
-  const int bytes = static_cast<int>(local.numel());
-  at::Tensor all = rank == root ? at::empty({size, bytes}, at::kByte) : at::Tensor();
-  const dist::CollectiveScope collective(dist::CollectiveKind::kGather, bytes);
-  DTRAIN_MPI_CHECK(MPI_Gather(local.data_ptr(), bytes, MPI_BYTE, rank == root ? all.data_ptr() : nullptr,
-                              bytes, MPI_BYTE, root, comm));
+  const auto* first = local.data_ptr<uint8_t>();
   std::vector<at::Tensor> states;
-  if (rank == root) {
-    for (int r = 0; r < size; ++r) states.push_back(all[r].clone());
+  for (const auto& bytes :
+       dist::gather_bytes(group, std::vector<uint8_t>(first, first + local.numel()), root)) {
+    states.push_back(
+        at::from_blob(const_cast<uint8_t*>(bytes.data()), {static_cast<int64_t>(bytes.size())}, at::kByte)
+            .clone());
   }
   return states;
 }

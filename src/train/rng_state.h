@@ -6,15 +6,19 @@
 // layouts are the same in LibTorch 1.13 and 2.x.
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
-#include <mpi.h>
 
 #include <vector>
+
+namespace dtrain::dist {
+class ProcessGroup;
+}
 
 namespace dtrain::train {
 
 // Every rank's generator state, in rank order, on `root`; other ranks get an empty vector.
-// Collective over `comm`; every rank must compute on the same kind of device.
-std::vector<at::Tensor> gather_rng_states(MPI_Comm comm, int root, const c10::Device& device);
+// Collective over the group.
+std::vector<at::Tensor> gather_rng_states(const dist::ProcessGroup& group, int root,
+                                          const c10::Device& device);
 
 // Restores this rank's generators from `state` (one entry of gather_rng_states). A state saved on
 // another kind of device restores the CPU generator only; returns false then.

@@ -35,6 +35,7 @@ void visit(TrainingArguments& t, Visitor&& field) {
   field("bf16", t.bf16);
   field("ddp_bucket_cap_mb", t.ddp_bucket_cap_mb);
   field("ddp_allreduce_dtype", t.ddp_allreduce_dtype);
+  field("mfu_peak_flops", t.mfu_peak_flops);
   field("report_to", t.report_to);
   field("logging_dir", t.logging_dir);
   field("ddp_timeout", t.ddp_timeout);

@@ -33,6 +33,7 @@ void TrainingArguments::validate() const {
   DTRAIN_CHECK(adam_epsilon >= 0, "config: training.adam_epsilon must be >= 0");
   DTRAIN_CHECK(warmup_ratio >= 0 && warmup_ratio <= 1, "config: training.warmup_ratio must be in [0, 1]");
   DTRAIN_CHECK(warmup_steps >= 0, "config: training.warmup_steps must be >= 0");
+  DTRAIN_CHECK(mfu_peak_flops >= 0, "config: training.mfu_peak_flops must be >= 0 (0: measured)");
   check_choice("lr_scheduler_type", lr_scheduler_type,
                {"linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
                 "inverse_sqrt"});

@@ -31,13 +31,16 @@ struct TrainingArguments {
   double max_grad_norm = 1.0;
   std::string lr_scheduler_type = "linear";
   double warmup_ratio = 0.0;
-  int64_t warmup_steps = 0;
+  double warmup_steps = 0;  // >= 1: steps; in (0, 1): a fraction of the run (transformers 5)
 
   // Precision and communication.
   bool fp16 = false;
   bool bf16 = false;
   std::optional<int64_t> ddp_bucket_cap_mb;  // unset: 25, as DDP
   std::string ddp_allreduce_dtype = "fp16";  // dtrain: "fp16" or "fp32"
+  // dtrain: the matrix-product peak of one rank in FLOP/s, which log.jsonl's mfu divides by; 0
+  // measures it at start-up (a large matrix product in the dtype the model computes in).
+  double mfu_peak_flops = 0;
 
   // Failure detection (dist/health_monitor.h). ddp_timeout: seconds a collective may wait for a
   // rank that makes no progress, as Trainer's (which bounds the process group's collectives).

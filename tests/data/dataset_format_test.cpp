@@ -67,7 +67,7 @@ DatasetInfo translation_info() {
   info.decoder_start_token_id = 41;
   info.max_length = 16;
   info.max_target_length = 16;
-  info.tokenizer_type = "marian-sentencepiece";
+  info.tokenizer_type = "marian";
   info.tokenizer_settings_json = R"({"source_spm":"source.spm"})";
   info.vocab_sha256 = info.target_vocab_sha256 = "0123";
   info.source_file = "pairs.tsv";
@@ -107,7 +107,7 @@ TEST(DatasetFormat2, TranslationFileReadsWithH5pyAlone) {
   EXPECT_EQ(attrs["format_version"], 2);
   EXPECT_EQ(attrs["task"], "translation");
   EXPECT_EQ(attrs["token_streams"], json::array({"input_ids", "labels"}));
-  EXPECT_EQ(attrs["tokenizer_type"], "marian-sentencepiece");
+  EXPECT_EQ(attrs["tokenizer_type"], "marian");
   EXPECT_EQ(attrs["tokenizer_settings"], R"({"source_spm":"source.spm"})");
   EXPECT_EQ(attrs["pad_id"], 41);
   EXPECT_EQ(attrs["eos_id"], 0);
@@ -149,7 +149,7 @@ TEST(DatasetFormat2, InspectShowsAndChecksBothStreamsOfATranslationFile) {
                                   fmt::format("stream input_ids: {} tokens", sources.size()),
                                   fmt::format("stream labels: {} tokens", targets.size()),
                                   std::string("pad/cls/sep/eos 41/-/-/0, decoder_start_token_id 41"),
-                                  std::string("tokenizer marian-sentencepiece")}) {
+                                  std::string("tokenizer marian")}) {
     EXPECT_NE(good.output.find(part), std::string::npos) << part << " in:\n" << good.output;
   }
   samples.targets[7].back() = 5;

@@ -121,7 +121,7 @@ DatasetInfo translation_info() {
   info.decoder_start_token_id = 19;
   info.max_length = 8;
   info.max_target_length = 9;
-  info.tokenizer_type = "marian-sentencepiece";
+  info.tokenizer_type = "marian";
   info.vocab_sha256 = "source-vocab";
   info.target_vocab_sha256 = "target-vocab";
   return info;
@@ -150,7 +150,7 @@ TEST(DatasetIo, TranslationRoundTripHasTwoStreamsWithTheirOwnOffsets) {
   EXPECT_EQ(info.decoder_start_token_id, 19);
   EXPECT_EQ(info.eos_id, 0);
   EXPECT_EQ(info.cls_id, kNoTokenId);
-  EXPECT_EQ(info.tokenizer_type, "marian-sentencepiece");
+  EXPECT_EQ(info.tokenizer_type, "marian");
   EXPECT_EQ(reader.offsets(), (std::vector<int64_t>{0, 3, 5, 10}));
   EXPECT_EQ(reader.label_offsets(), (std::vector<int64_t>{0, 4, 6, 8}));
   const SampleBlock block = reader.read({2, 0, 2});

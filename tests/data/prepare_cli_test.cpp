@@ -164,7 +164,7 @@ with h5py.File(folder + '/train.h5', 'r') as f:
     assert attrs['format'] == 'dtrain.tokenized' and attrs['format_version'] == 2, dict(attrs)
     assert attrs['task'] == 'classification' and attrs['num_labels'] == 2 and len(attrs['label_names']) == 0
     assert list(attrs['token_streams']) == [b'input_ids', b'token_type_ids'], attrs['token_streams']
-    assert attrs['eos_id'] == -1 and attrs['tokenizer_type'] == 'bert-wordpiece'
+    assert attrs['eos_id'] == -1 and attrs['tokenizer_type'] == 'bert'
     assert all(f[name].fletcher32 for name in ('input_ids', 'token_type_ids', 'offsets', 'labels'))
     assert attrs['vocab_size'] == len([t for t in vocab if t]) and attrs['max_length'] == 64
     assert vocab[attrs['cls_id']] == '[CLS]' and vocab[attrs['sep_id']] == '[SEP]' and vocab[attrs['pad_id']] == '[PAD]'

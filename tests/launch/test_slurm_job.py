@@ -104,7 +104,7 @@ def test_requeue(cluster, workspace):
         return (run_dir / "log.jsonl").exists() and len(step_losses(run_dir)) >= 5
     cluster.wait_for(job_id, timeout=60, until=training_underway)
     cluster.run(["scancel", "--signal=USR1", "--batch", job_id])
-    job = cluster.wait_for(job_id, timeout=120,
+    job = cluster.wait_for(job_id, timeout=300,
                            until=lambda j: j["JobState"] in ("COMPLETED", "FAILED", "CANCELLED"))
     log = workspace.slurm_log("requeue", job_id)
     check(job["JobState"] == "COMPLETED", f"job ended {job['JobState']} {job['ExitCode']}:\n{log}")
@@ -145,9 +145,10 @@ def test_failure(cluster, workspace):
     print(f"job {job_id}: crashed at step 15, requeued once, resumed; {len(resumed)} steps and weights equal")
 
 
-# The requeue job must still be running when the signal lands: ~2000 tiny steps take seconds even on
-# a fast machine, while the signal goes out once 5 steps are logged.
-TESTS = {"complete": (test_complete, 30), "requeue": (test_requeue, 2000), "failure": (test_failure, 30)}
+# The requeue job must still be running when the signal lands: 600 tiny steps take seconds even on a
+# fast machine, while the signal goes out once 5 steps are logged; on a loaded 2-core CI machine the
+# run plus its requeue stays well inside the 300 s wait.
+TESTS = {"complete": (test_complete, 30), "requeue": (test_requeue, 600), "failure": (test_failure, 30)}
 
 if __name__ == "__main__":
     skip_unless_available()

@@ -123,8 +123,8 @@ TEST(PythonWrittenCheckpoint, BareBertModelGetsNewClassifier) {
   expect_loads_stored_values("bare", "F16", kClassifier, 0);
 }
 TEST(PythonWrittenCheckpoint, PretrainingHeadsAreSkipped) {
-  // 8 cls.* pretraining-head tensors and the position_ids buffer
-  expect_loads_stored_values("pretraining", "BF16", kClassifier, 9);
+  // 8 cls.* pretraining-head tensors (the position_ids buffer is ignored without a report)
+  expect_loads_stored_values("pretraining", "BF16", kClassifier, 8);
 }
 
 class BadCheckpoint : public ::testing::Test {
@@ -169,12 +169,14 @@ TEST_F(BadCheckpoint, MissingBodyTensorIsAnError) {
       "lacks 1 tensor(s) BertForSequenceClassification needs: bert.encoder.layer.1.output.dense.bias");
 }
 
-TEST_F(BadCheckpoint, NoSafetensorsFile) {
+TEST_F(BadCheckpoint, NoWeightsFile) {
+  // A .bin is read as a PyTorch checkpoint, whatever it holds.
   fs::rename(dir_ / "model.safetensors", dir_ / "pytorch_model.bin");
-  EXPECT_DTRAIN_ERROR(load_bert_for_sequence_classification(dir_.path()), "holds only pytorch_model.bin");
+  EXPECT_DTRAIN_ERROR(load_bert_for_sequence_classification(dir_.path()), "pytorch_model.bin",
+                      "not a PyTorch checkpoint");
   fs::remove(dir_ / "pytorch_model.bin");
-  EXPECT_DTRAIN_ERROR(load_bert_for_sequence_classification(dir_.path()),
-                      "has neither model.safetensors nor model.safetensors.index.json");
+  EXPECT_DTRAIN_ERROR(load_bert_for_sequence_classification(dir_.path()), "holds no model weights",
+                      "model.safetensors, model.safetensors.index.json, pytorch_model.bin");
 }
 
 }  // namespace

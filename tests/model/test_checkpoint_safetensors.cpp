@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "model/checkpoint_test_support.h"
+#include "model/hf/model_weights.h"
 #include "model/hf/safetensors.h"
 
 namespace dtrain::model {
@@ -107,20 +108,20 @@ TEST(Safetensors, ReadsShardedIndex) {
   write_file(dir / "index.json",
              R"({"metadata": {}, "weight_map": {"x": "a.safetensors", "y": "b.safetensors",
                                      "z": "b.safetensors"}})");
-  SafetensorsCheckpoint checkpoint(dir / "index.json");
+  ModelWeights checkpoint(dir / "index.json");
   EXPECT_EQ(checkpoint.tensors().size(), 3u);
   ASSERT_NE(checkpoint.find("y"), nullptr);
   EXPECT_EQ(checkpoint.find("y")->shape, (std::vector<int64_t>{3}));
   EXPECT_EQ(checkpoint.file_of(*checkpoint.find("x")), dir / "a.safetensors");
 
   write_file(dir / "missing.json", R"({"weight_map": {"x": "a.safetensors", "q": "a.safetensors"}})");
-  EXPECT_DTRAIN_ERROR(SafetensorsCheckpoint(dir / "missing.json"), "tensor 'q' is listed in missing.json",
+  EXPECT_DTRAIN_ERROR(ModelWeights(dir / "missing.json"), "tensor 'q' is listed in missing.json",
                       "missing from a.safetensors");
   write_file(dir / "escape.json", R"({"weight_map": {"x": "../a.safetensors"}})");
-  EXPECT_DTRAIN_ERROR(SafetensorsCheckpoint(dir / "escape.json"), "must be a file name in the same folder");
+  EXPECT_DTRAIN_ERROR(ModelWeights(dir / "escape.json"), "must be a file name in the same folder");
   write_file(dir / "twice.json", R"({"weight_map": {"x": "a.safetensors", "y": "b.safetensors"}})");
   write_safetensors(dir / "b.safetensors", {{"y", at::zeros({3})}, {"x", at::ones({1})}});
-  EXPECT_DTRAIN_ERROR(SafetensorsCheckpoint(dir / "twice.json"), "tensor 'x' is stored twice");
+  EXPECT_DTRAIN_ERROR(ModelWeights(dir / "twice.json"), "tensor 'x' is stored twice");
 }
 
 // One malformed file per test: the error must name the file, the tensor and the problem.

@@ -52,7 +52,7 @@ void expect_gradients(const TinyMlp& model, const std::vector<at::Tensor>& expec
 
 TEST(GradientReducer, AveragesTheGradientsOfAllRanks) {
   ProcessGroup group;
-  MpiCommunicator comm(group.world());
+  MpiCommunicator comm(group);
   const std::vector<at::Tensor> expected = expected_gradients(comm.size(), 1);
   for (const bool fp16 : {false, true}) {
     TinyMlp model(kWidths, kModelSeed);
@@ -71,7 +71,7 @@ TEST(GradientReducer, AveragesTheGradientsOfAllRanks) {
 
 TEST(GradientReducer, MicroBatchesThenOneSyncGiveTheAverageOfTheSums) {
   ProcessGroup group;
-  MpiCommunicator comm(group.world());
+  MpiCommunicator comm(group);
   const int micro_batches = 3;
   TinyMlp model(kWidths, kModelSeed);
   GradientReducer reducer(model.parameters(), comm, {25.0, false});
@@ -86,7 +86,7 @@ TEST(GradientReducer, MicroBatchesThenOneSyncGiveTheAverageOfTheSums) {
 
 TEST(GradientReducer, AParameterUnusedOnSomeRanksIsAveragedAsZeroThere) {
   ProcessGroup group;
-  MpiCommunicator comm(group.world());
+  MpiCommunicator comm(group);
   const at::Tensor gate = at::full({4}, 0.5).requires_grad_();
   GradientReducer reducer({gate, at::ones({3}).requires_grad_()}, comm, {0.000001, false});
   reducer.set_sync(true);
@@ -99,7 +99,7 @@ TEST(GradientReducer, AParameterUnusedOnSomeRanksIsAveragedAsZeroThere) {
 
 TEST(GradientReducer, AnInfOnOneRankMakesEveryRankSkip) {
   ProcessGroup group;
-  MpiCommunicator comm(group.world());
+  MpiCommunicator comm(group);
   const at::Tensor parameter = at::ones({16}).requires_grad_();
   GradientReducer reducer({parameter}, comm, {25.0, true});
   reducer.set_sync(true);

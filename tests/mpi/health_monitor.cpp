@@ -19,7 +19,7 @@ namespace {
 TEST(HealthMonitor, EveryRankNumbersTheSameCollectivesAlike) {
   ProcessGroup group;
   const HealthMonitor monitor(group, {1.0, 2.0});
-  MpiCommunicator comm(group.world());
+  MpiCommunicator comm(group);
   const at::Tensor values = at::ones({1000});
   for (int i = 0; i < 5; ++i) comm.start_all_reduce_sum(values)->wait();
   comm.barrier();
@@ -34,7 +34,7 @@ TEST(HealthMonitor, NoAlarmForBusyCollectivesASlowSaveOrRanksLeavingAtDifferentT
   ProcessGroup group;
   {
     const HealthMonitor monitor(group, {1.0, 1.0});
-    MpiCommunicator comm(group.world());
+    MpiCommunicator comm(group);
     const at::Tensor values = at::randn({1 << 18});
     for (int i = 0; i < 40; ++i) {  // the same count on every rank: a loop by time would not match
       RankActivity::process().set_phase(WorkPhase::kForward);

@@ -33,6 +33,13 @@ TEST(ClipGradNorm, LeavesGradientsBelowTheMaximumAlone) {
 
 TEST(ClipGradNorm, NoGradientsMeansNormZero) {
   EXPECT_EQ(clip_grad_norm({at::zeros({2}).requires_grad_()}, 1.0), 0.0);
+  EXPECT_EQ(grad_norm({at::zeros({2}).requires_grad_()}), 0.0);
+}
+
+TEST(ClipGradNorm, NormWithoutClippingLeavesGradientsAlone) {
+  std::vector<at::Tensor> parameters = parameters_with_gradients();
+  EXPECT_NEAR(grad_norm(parameters), 13.0, 1e-5);
+  EXPECT_TRUE(at::equal(parameters[1].grad(), at::tensor({12.0f})));
 }
 
 }  // namespace

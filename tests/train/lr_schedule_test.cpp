@@ -111,6 +111,10 @@ TEST(LrSchedule, WarmupRatioRoundsUpAndWarmupStepsWin) {
   EXPECT_EQ(resolve_warmup_steps(0, 0.1, 90), 9);
   EXPECT_EQ(resolve_warmup_steps(0, 0.0, 90), 0);
   EXPECT_EQ(resolve_warmup_steps(7, 0.5, 90), 7);
+  // transformers 5: a warmup_steps below 1 is the ratio; above, its integer part.
+  EXPECT_EQ(resolve_warmup_steps(0.1, 0.0, 95), 10);
+  EXPECT_EQ(resolve_warmup_steps(0.1, 0.5, 90), 9);
+  EXPECT_EQ(resolve_warmup_steps(2.5, 0.0, 90), 2);
   EXPECT_THROW(resolve_warmup_steps(0, 1.5, 90), dtrain::Error);
 }
 

@@ -15,11 +15,11 @@
 #include <thread>
 #include <vector>
 
-#include "model/bert/bert_model.h"
-#include "model/hf/hf_checkpoint.h"
+#include "data/dataset/dataset_reader.h"
 #include "model/hf/safetensors.h"
 #include "support/background_run.h"
 #include "support/test_support.h"
+#include "tasks/task_registry.h"
 #include "train/checkpoint.h"
 #include "train/tiny_model_config.h"
 
@@ -222,8 +222,9 @@ TEST_F(Resume, KilledAtRandomMomentsNeverLeavesABrokenLatestCheckpoint) {
     run.wait();
     const auto latest = latest_complete_checkpoint(out);
     ASSERT_TRUE(latest.has_value()) << run.output();
-    auto model = model::load_bert_for_sequence_classification(*latest);
-    const TrainerSnapshot snapshot = read_checkpoint(*latest, *model);
+    const data::DatasetReader train_data(dir("synth/train.h5"));
+    const auto task = tasks::make_task({{*latest, nullptr}, train_data, tasks::Purpose::kInference});
+    const TrainerSnapshot snapshot = read_checkpoint(*latest, *task);
     EXPECT_EQ(latest->filename().string(), "checkpoint-" + std::to_string(snapshot.global_step));
     EXPECT_FALSE(snapshot.optimizer.empty());
     EXPECT_GT(snapshot.global_step, reached);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -33,7 +35,12 @@ TEST(TokenizerFiles, BertFoldersCopyTheirVocabularyAndConfigs) {
   write_file(dir / "tok/README.md", "not a tokenizer file");
   fs::create_directories(dir / "model");
   copy_tokenizer_files(dir / "tok", dir / "model");
-  EXPECT_EQ(names_in(dir / "model"), (std::vector<std::string>{"tokenizer_config.json", "vocab.txt"}));
+  // special_tokens_map.json, which the folder lacks, is written from the tokenizer's settings; the
+  // folder's own tokenizer_config.json is kept as it is.
+  EXPECT_EQ(names_in(dir / "model"),
+            (std::vector<std::string>{"special_tokens_map.json", "tokenizer_config.json", "vocab.txt"}));
+  std::ifstream config(dir / "model/tokenizer_config.json");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(config), {}), R"({"do_lower_case": true})");
 }
 
 TEST(TokenizerFiles, MarianFoldersCopyTheirModelsAndVocabulary) {

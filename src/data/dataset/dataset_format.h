@@ -42,7 +42,7 @@ struct DatasetInfo {
   int32_t pad_id = 0, cls_id = 0, sep_id = 0, eos_id = kNoTokenId;
   int max_length = 0;  // source tokens per sample, special tokens included
   std::string vocab_sha256, source_file, source_sha256, tokenizer_settings_json;
-  std::string tokenizer_type = "bert-wordpiece";
+  std::string tokenizer_type = "bert";  // Tokenizer::type(); format 1 files were all "bert"
   bool has_token_type_ids = true;
   // Translation only (0, "" or kNoTokenId otherwise): the target vocabulary (labels; padded with
   // pad_id in decoder inputs) and the first decoder input.

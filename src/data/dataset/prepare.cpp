@@ -196,7 +196,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& options, const BertTokenize
   info.vocab_sha256 = tokenizer.vocab_sha256();
   info.source_file = summary.source_file;
   info.source_sha256 = sha256_file_hex(options.input);
-  info.tokenizer_type = "bert-wordpiece";
+  info.tokenizer_type = tokenizer.type();
   info.tokenizer_settings_json = tokenizer.settings().to_json();
   writer.commit(info);
   return summary;

@@ -190,6 +190,24 @@ std::string TokenizerSettings::to_json() const {
   return settings.dump();
 }
 
+std::string TokenizerSettings::hf_tokenizer_config() const {
+  json config = json::parse(hf_special_tokens_map());
+  config["tokenizer_class"] = "BertTokenizer";
+  config["do_lower_case"] = lowercase;
+  config["strip_accents"] = strip_accents ? json(*strip_accents) : json();
+  config["tokenize_chinese_chars"] = tokenize_chinese_chars;
+  return config.dump(2) + "\n";
+}
+
+std::string TokenizerSettings::hf_special_tokens_map() const {
+  const json tokens = {{"cls_token", cls_token},
+                       {"mask_token", mask_token},
+                       {"pad_token", pad_token},
+                       {"sep_token", sep_token},
+                       {"unk_token", unk_token}};
+  return tokens.dump(2) + "\n";
+}
+
 BertTokenizer BertTokenizer::from_folder(const fs::path& folder) {
   const fs::path vocab_path = folder / "vocab.txt";
   DTRAIN_CHECK(fs::is_regular_file(vocab_path), "{}: not found (a tokenizer folder needs vocab.txt)",

@@ -40,6 +40,11 @@ struct TokenizerSettings {
   bool clean_up_tokenization_spaces = false;
 
   std::string to_json() const;  // recorded in prepared datasets
+  // Hugging Face's tokenizer_config.json and special_tokens_map.json for these settings (JSON text),
+  // for a tokenizer folder that has only vocab.txt: AutoTokenizer then builds a BertTokenizer that
+  // tokenizes as this one.
+  std::string hf_tokenizer_config() const;
+  std::string hf_special_tokens_map() const;
 };
 
 struct Encoding {

@@ -1,95 +1,15 @@
 #include "model/bert/bert_config.h"
 
 #include <charconv>
-#include <set>
 
 #include "common/error.h"
 #include "model/activation.h"
+#include "model/config_fields.h"
 
 namespace dtrain::model {
 namespace {
 
 using nlohmann::json;
-
-// Reads typed fields out of one config object, naming the source and field in every error, and
-// remembers which fields it consumed so the rest can be preserved verbatim.
-class FieldReader {
- public:
-  FieldReader(const json& object, const std::string& source) : object_(object), source_(source) {
-    DTRAIN_CHECK(object.is_object(), "{}: expected a JSON object, got {}", source, object.type_name());
-  }
-
-  bool has(const char* field) {
-    consumed_.insert(field);
-    auto it = object_.find(field);
-    return it != object_.end() && !it->is_null();
-  }
-
-  // Marks a field as understood and dropped: it is neither read nor preserved.
-  void drop(const char* field) { consumed_.insert(field); }
-
-  const json& at(const char* field) const { return object_.at(field); }
-
-  void read(const char* field, int64_t& value) {
-    if (!has(field)) return;
-    const json& node = at(field);
-    check_type(field, node.is_number_integer(), "an integer");
-    value = node.get<int64_t>();
-  }
-  void read(const char* field, double& value) {
-    if (!has(field)) return;
-    const json& node = at(field);
-    check_type(field, node.is_number(), "a number");
-    value = node.get<double>();
-  }
-  void read(const char* field, std::string& value) {
-    if (!has(field)) return;
-    const json& node = at(field);
-    check_type(field, node.is_string(), "a string");
-    value = node.get<std::string>();
-  }
-  template <typename T>
-  void read(const char* field, std::optional<T>& value) {
-    if (!has(field)) return;
-    T parsed{};
-    read(field, parsed);
-    value = parsed;
-  }
-  void read_required(const char* field, int64_t& value) {
-    DTRAIN_CHECK(has(field), "{}: missing required field '{}'", source_, field);
-    read(field, value);
-  }
-  void read(const char* field, std::vector<std::string>& values) {
-    if (!has(field)) return;
-    const json& node = at(field);
-    check_type(field, node.is_array(), "a list of strings");
-    values.clear();
-    for (const json& item : node) {
-      check_type(field, item.is_string(), "a list of strings");
-      values.push_back(item.get<std::string>());
-    }
-  }
-
-  void check_type(const char* field, bool ok, const char* expected) const {
-    DTRAIN_CHECK(ok, "{}: field '{}' must be {}, got {}", source_, field, expected, at(field).dump());
-  }
-
-  // Every field not read above, in the order nlohmann keeps (sorted, as HF writes them).
-  json unconsumed() const {
-    json rest = json::object();
-    for (const auto& [key, value] : object_.items()) {
-      if (!consumed_.count(key)) rest[key] = value;
-    }
-    return rest;
-  }
-
-  const std::string& source() const { return source_; }
-
- private:
-  const json& object_;
-  const std::string& source_;
-  std::set<std::string> consumed_;
-};
 
 int64_t parse_label_id(const std::string& key, const std::string& source) {
   int64_t id = -1;
@@ -99,7 +19,7 @@ int64_t parse_label_id(const std::string& key, const std::string& source) {
   return id;
 }
 
-void read_labels(FieldReader& fields, BertConfig& config) {
+void read_labels(ConfigFieldReader& fields, BertConfig& config) {
   const std::string& source = fields.source();
   if (fields.has("id2label")) {
     // As in PretrainedConfig: id2label decides num_labels; a disagreeing num_labels is ignored.
@@ -155,7 +75,7 @@ const char* problem_type_name(ProblemType type) {
 }
 
 BertConfig BertConfig::from_json(const json& object, const std::string& source) {
-  FieldReader fields(object, source);
+  ConfigFieldReader fields(object, source);
   BertConfig config;
   fields.read("model_type", config.model_type);
   DTRAIN_CHECK(config.model_type == "bert",

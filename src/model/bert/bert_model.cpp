@@ -2,55 +2,14 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/Dispatch.h>
 
 #include <cmath>
-#include <limits>
 
 #include "common/error.h"
+#include "model/activate.h"
 
 namespace dtrain::model {
 namespace {
-
-// Formulas as in transformers.activations (same constants).
-at::Tensor activate(Activation activation, const at::Tensor& x) {
-  switch (activation) {
-    case Activation::kGelu:
-      return at::gelu(x);
-    case Activation::kGeluTanh:
-      return at::gelu(x, "tanh");
-    case Activation::kGeluFast:
-      return 0.5 * x * (1.0 + at::tanh(x * 0.7978845608 * (1.0 + 0.044715 * x * x)));
-    case Activation::kGeluClipped10:
-      return at::clamp(at::gelu(x), -10.0, 10.0);
-    case Activation::kQuickGelu:
-      return x * at::sigmoid(1.702 * x);
-    case Activation::kLaplace: {
-      constexpr double kMu = 0.707107;
-      constexpr double kSigma = 0.282095;
-      return 0.5 * (1.0 + at::erf((x - kMu).div(kSigma * std::sqrt(2.0))));
-    }
-    case Activation::kRelu:
-      return at::relu(x);
-    case Activation::kRelu6:
-      return at::hardtanh(x, 0.0, 6.0);
-    case Activation::kReluSquared:
-      return at::square(at::relu(x));
-    case Activation::kLeakyRelu:
-      return at::leaky_relu(x, 0.01);
-    case Activation::kSilu:
-      return at::silu(x);
-    case Activation::kMish:
-      return at::mish(x);
-    case Activation::kSigmoid:
-      return at::sigmoid(x);
-    case Activation::kTanh:
-      return at::tanh(x);
-    case Activation::kLinear:
-      return x;
-  }
-  DTRAIN_ASSERT(false, "unhandled activation {}", static_cast<int>(activation));
-}
 
 Activation activation_of(const BertConfig& config) {
   const std::optional<Activation> activation = parse_activation(config.hidden_act);
@@ -61,14 +20,6 @@ Activation activation_of(const BertConfig& config) {
 
 torch::nn::LayerNorm make_layer_norm(const BertConfig& config) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps));
-}
-
-double lowest_value(at::ScalarType dtype) {
-  double lowest = 0.0;
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, "lowest_value", [&] {
-    lowest = static_cast<double>(std::numeric_limits<scalar_t>::lowest());
-  });
-  return lowest;
 }
 
 // Draws N(0, std) on the CPU with `generator` and copies it to wherever `parameter` lives, so the
@@ -186,15 +137,6 @@ BertPoolerImpl::BertPoolerImpl(const BertConfig& config) {
 
 at::Tensor BertPoolerImpl::forward(const at::Tensor& hidden) {
   return at::tanh(dense_->forward(hidden.select(0, 0)));
-}
-
-at::Tensor make_attention_bias(const at::Tensor& attention_mask, int64_t num_heads, at::ScalarType dtype) {
-  const int64_t batch_size = attention_mask.size(0);
-  const int64_t seq_length = attention_mask.size(1);
-  const at::Tensor bias = (1.0 - attention_mask.to(dtype)) * lowest_value(dtype);
-  return bias.view({batch_size, 1, 1, seq_length})
-      .expand({batch_size, num_heads, 1, seq_length})
-      .reshape({batch_size * num_heads, 1, seq_length});
 }
 
 BertModelImpl::BertModelImpl(const BertConfig& config) : num_heads_(config.num_attention_heads) {

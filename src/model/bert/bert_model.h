@@ -20,6 +20,7 @@
 #include <optional>
 
 #include "model/activation.h"
+#include "model/attention_bias.h"
 #include "model/bert/bert_config.h"
 
 namespace dtrain::model {
@@ -128,10 +129,6 @@ class BertPoolerImpl : public torch::nn::Module {
   torch::nn::Linear dense_{nullptr};
 };
 TORCH_MODULE(BertPooler);
-
-// The additive attention bias HF derives from a padding mask: (1 - mask) * finfo(dtype).min, one row
-// per (sample, head). attention_mask: [batch, seq], 1 = attend, 0 = padding.
-at::Tensor make_attention_bias(const at::Tensor& attention_mask, int64_t num_heads, at::ScalarType dtype);
 
 struct BertModelOutput {
   at::Tensor sequence_output;  // [batch, seq, hidden] (a transposed view of the encoder output)

@@ -1,47 +1,19 @@
 #include "model/hf/safetensors.h"
 
-#include <c10/core/GradMode.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
 
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "safetensors data is little-endian; this reader copies bytes as they are"
-#endif
-
 namespace dtrain::model {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-struct DtypeInfo {
-  SafetensorsDtype dtype;
-  std::string_view name;
-  size_t size;
-  at::ScalarType scalar_type;
-};
-
-constexpr DtypeInfo kDtypes[] = {
-    {SafetensorsDtype::kF64, "F64", 8, at::kDouble}, {SafetensorsDtype::kF32, "F32", 4, at::kFloat},
-    {SafetensorsDtype::kF16, "F16", 2, at::kHalf},   {SafetensorsDtype::kBF16, "BF16", 2, at::kBFloat16},
-    {SafetensorsDtype::kI64, "I64", 8, at::kLong},   {SafetensorsDtype::kI32, "I32", 4, at::kInt},
-    {SafetensorsDtype::kI16, "I16", 2, at::kShort},  {SafetensorsDtype::kI8, "I8", 1, at::kChar},
-    {SafetensorsDtype::kU8, "U8", 1, at::kByte},     {SafetensorsDtype::kBool, "BOOL", 1, at::kBool},
-};
-
-const DtypeInfo& info(SafetensorsDtype dtype) {
-  for (const auto& entry : kDtypes)
-    if (entry.dtype == dtype) return entry;
-  DTRAIN_ASSERT(false, "unhandled safetensors dtype {}", static_cast<int>(dtype));
-}
 
 // The specification caps the header at 100 MB so that a corrupt length cannot ask for gigabytes.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
@@ -81,8 +53,7 @@ std::map<std::string, std::string> parse_metadata(const fs::path& path, const js
 SafetensorsDtype parse_dtype(const fs::path& path, const std::string& name, const json& entry) {
   const json* dtype = entry.contains("dtype") ? &entry.at("dtype") : nullptr;
   DTRAIN_CHECK(dtype && dtype->is_string(), "{}: tensor '{}' has no dtype string", path.string(), name);
-  for (const auto& known : kDtypes)
-    if (known.name == dtype->get<std::string>()) return known.dtype;
+  if (auto known = dtype_named(dtype->get<std::string>())) return *known;
   DTRAIN_FAIL(
       "{}: tensor '{}' has unknown or unsupported dtype '{}' (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 "
       "BOOL)",
@@ -159,13 +130,6 @@ void check_layout(const fs::path& path, std::vector<HeaderEntry>& entries, uint6
 
 }  // namespace
 
-std::string_view dtype_name(SafetensorsDtype dtype) {
-  return info(dtype).name;
-}
-size_t dtype_size(SafetensorsDtype dtype) {
-  return info(dtype).size;
-}
-
 SafetensorsFile::SafetensorsFile(fs::path path) : path_(std::move(path)), mapped_(path_) {
   const size_t file_size = mapped_.size();
   DTRAIN_CHECK(file_size >= 8,
@@ -194,90 +158,18 @@ SafetensorsFile::SafetensorsFile(fs::path path) : path_(std::move(path)), mapped
 
   tensors_.reserve(entries.size());
   for (auto& entry : entries)
-    tensors_.push_back({std::move(entry.name), entry.dtype, std::move(entry.shape), data + entry.begin,
-                        static_cast<size_t>(entry.end - entry.begin)});
+    tensors_.push_back({std::move(entry.name),
+                        entry.dtype,
+                        std::move(entry.shape),
+                        data + entry.begin,
+                        static_cast<size_t>(entry.end - entry.begin),
+                        {}});
   for (const auto& tensor : tensors_) by_name_.emplace(tensor.name, &tensor);
 }
 
 const TensorView* SafetensorsFile::find(std::string_view name) const {
   auto found = by_name_.find(name);
   return found == by_name_.end() ? nullptr : found->second;
-}
-
-SafetensorsCheckpoint::SafetensorsCheckpoint(const fs::path& path) {
-  if (path.extension() != ".json") {
-    shards_.push_back(std::make_unique<SafetensorsFile>(path));
-  } else {
-    std::ifstream in(path);
-    DTRAIN_CHECK(in, "cannot open {}", path.string());
-    json index;
-    try {
-      index = json::parse(in);
-    } catch (const json::exception& e) {
-      DTRAIN_FAIL("{}: not valid JSON: {}", path.string(), e.what());
-    }
-    DTRAIN_CHECK(index.is_object() && index.contains("weight_map") && index.at("weight_map").is_object(),
-                 "{}: expected an object with a \"weight_map\" object (tensor name -> shard file)",
-                 path.string());
-    std::map<std::string, std::vector<std::string>> names_by_shard;
-    for (const auto& [name, shard] : index.at("weight_map").items()) {
-      DTRAIN_CHECK(shard.is_string(), "{}: weight_map entry '{}' is not a file name", path.string(), name);
-      const auto shard_name = shard.get<std::string>();
-      // Shards live beside the index; a path elsewhere would let a checkpoint read arbitrary files.
-      DTRAIN_CHECK(fs::path(shard_name).filename() == shard_name && shard_name != "..",
-                   "{}: shard '{}' of tensor '{}' must be a file name in the same folder", path.string(),
-                   shard_name, name);
-      names_by_shard[shard_name].push_back(name);
-    }
-    for (const auto& [shard_name, names] : names_by_shard) {
-      shards_.push_back(std::make_unique<SafetensorsFile>(path.parent_path() / shard_name));
-      for (const auto& name : names)
-        DTRAIN_CHECK(shards_.back()->find(name), "{}: tensor '{}' is listed in {} but missing from {}",
-                     path.string(), name, path.filename().string(), shard_name);
-    }
-  }
-  for (size_t shard = 0; shard < shards_.size(); ++shard) {
-    for (const auto& tensor : shards_[shard]->tensors()) {
-      auto [existing, inserted] = by_name_.emplace(tensor.name, std::pair{&tensor, shard});
-      DTRAIN_CHECK(inserted, "tensor '{}' is stored twice: in {} and {}", tensor.name,
-                   shards_[existing->second.second]->path().string(), shards_[shard]->path().string());
-    }
-  }
-}
-
-std::vector<const TensorView*> SafetensorsCheckpoint::tensors() const {
-  std::vector<const TensorView*> result;
-  for (const auto& shard : shards_)
-    for (const auto& tensor : shard->tensors()) result.push_back(&tensor);
-  return result;
-}
-
-const TensorView* SafetensorsCheckpoint::find(std::string_view name) const {
-  auto found = by_name_.find(name);
-  return found == by_name_.end() ? nullptr : found->second.first;
-}
-
-const fs::path& SafetensorsCheckpoint::file_of(const TensorView& view) const {
-  return shards_.at(by_name_.at(view.name).second)->path();
-}
-
-at::Tensor to_tensor(const TensorView& view, at::ScalarType dtype) {
-  at::Tensor stored = at::empty(view.shape, at::TensorOptions().dtype(info(view.dtype).scalar_type));
-  if (view.size > 0) std::memcpy(stored.data_ptr(), view.data, view.size);
-  return stored.scalar_type() == dtype ? stored : stored.to(dtype);
-}
-
-void copy_into(const TensorView& view, at::Tensor& destination) {
-  DTRAIN_ASSERT(static_cast<size_t>(destination.numel()) * dtype_size(view.dtype) == view.size,
-                "tensor '{}' has {} bytes, destination has {} elements", view.name, view.size,
-                destination.numel());
-  if (destination.is_cpu() && destination.is_contiguous() &&
-      destination.scalar_type() == info(view.dtype).scalar_type) {
-    if (view.size > 0) std::memcpy(destination.data_ptr(), view.data, view.size);
-    return;
-  }
-  c10::NoGradGuard no_grad;
-  destination.copy_(to_tensor(view, destination.scalar_type()).view(destination.sizes()));
 }
 
 void write_safetensors(const fs::path& path, const std::vector<NamedTensor>& tensors) {
@@ -287,15 +179,14 @@ void write_safetensors(const fs::path& path, const std::vector<NamedTensor>& ten
   uint64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
     DTRAIN_ASSERT(!header.contains(name), "tensor '{}' given twice to write_safetensors", name);
-    const auto* dtype = std::find_if(std::begin(kDtypes), std::end(kDtypes), [&](const DtypeInfo& entry) {
-      return entry.scalar_type == tensor.scalar_type();
-    });
-    DTRAIN_ASSERT(dtype != std::end(kDtypes), "tensor '{}': dtype {} has no safetensors equivalent", name,
+    const auto dtype = dtype_of(tensor.scalar_type());
+    DTRAIN_ASSERT(dtype, "tensor '{}': dtype {} has no safetensors equivalent", name,
                   c10::toString(tensor.scalar_type()));
     contents.push_back(tensor.detach().to(at::kCPU).contiguous());
-    const uint64_t bytes = contents.back().numel() * dtype->size;
-    header[name] = {
-        {"dtype", dtype->name}, {"shape", tensor.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    const uint64_t bytes = contents.back().numel() * dtype_size(*dtype);
+    header[name] = {{"dtype", dtype_name(*dtype)},
+                    {"shape", tensor.sizes().vec()},
+                    {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string header_text = header.dump();

@@ -1,0 +1,74 @@
+"""Summarises benchmarks/mrpc_minilm.sh: per setting, the final dev accuracy and F1 over the seeds
+(mean, standard deviation, range), wall time and training samples/s (evaluation time left out), as a
+Markdown table plus one line per run. Reads WORK/runs.jsonl and each run's folder: dtrain's log.jsonl,
+or the Trainer reference's log_history.json and summary.json."""
+import argparse
+import json
+import pathlib
+import statistics
+
+import h5py
+
+
+def dtrain_run(folder, train_samples, epochs=3):
+    entries = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
+    evaluations = [e for e in entries if "eval_accuracy" in e]
+    final = next(e for e in reversed(entries) if "train_runtime" in e)
+    eval_seconds = sum(e["eval_runtime"] for e in evaluations)
+    windows = [e for e in entries if "mfu" in e]
+    return {"accuracy": evaluations[-1]["eval_accuracy"], "f1": evaluations[-1]["eval_f1"],
+            "samples_per_second": epochs * train_samples / (final["train_runtime"] - eval_seconds),
+            "mfu": statistics.mean(e["mfu"] for e in windows[1:]) if len(windows) > 1 else None}
+
+
+def trainer_run(folder):
+    summary = json.loads((folder / "summary.json").read_text())
+    final = summary["final_evaluation"]
+    return {"accuracy": final["eval_accuracy"], "f1": final["eval_f1"],
+            "samples_per_second": summary["train_samples_per_second"], "mfu": None}
+
+
+def spread(values, digits=3):
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return (f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f} "
+            f"({min(values):.{digits}f}–{max(values):.{digits}f})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--work", type=pathlib.Path, required=True)
+    parser.add_argument("--output", type=pathlib.Path, required=True)
+    args = parser.parse_args()
+    with h5py.File(args.work / "data" / "train.h5", "r") as f:
+        train_samples = int(f.attrs["num_samples"])
+    runs = [json.loads(line) for line in (args.work / "runs.jsonl").read_text().splitlines()]
+    by_setting = {}
+    for run in runs:
+        folder = args.work / f"{run['setting']}-s{run['seed']}"
+        result = dtrain_run(folder, train_samples) if run["setting"].startswith("dtrain") else trainer_run(folder)
+        by_setting.setdefault(run["setting"], []).append({**run, **result})
+
+    lines = ["| setting | seeds | dev accuracy | dev F1 | wall time (s) | training samples/s | load average |",
+             "|---|---:|---|---|---:|---:|---|"]
+    for setting, results in by_setting.items():
+        loads = [r["load_before"] for r in results] + [r["load_after"] for r in results]
+        lines.append(f"| {setting} | {', '.join(str(r['seed']) for r in results)} | "
+                     f"{spread([r['accuracy'] for r in results])} | {spread([r['f1'] for r in results])} | "
+                     f"{statistics.mean(r['wall_seconds'] for r in results):,.0f} | "
+                     f"{statistics.mean(r['samples_per_second'] for r in results):.1f} | "
+                     f"{min(loads):.1f}–{max(loads):.1f} |")
+    lines += ["", "| run | accuracy | F1 | wall (s) | samples/s | MFU | load before / after |",
+              "|---|---:|---:|---:|---:|---:|---|"]
+    for setting, results in by_setting.items():
+        for r in results:
+            mfu = f"{r['mfu']:.1%}" if r["mfu"] is not None else "-"
+            lines.append(f"| {setting} seed {r['seed']} | {r['accuracy']:.4f} | {r['f1']:.4f} | "
+                         f"{r['wall_seconds']:,.0f} | {r['samples_per_second']:.1f} | {mfu} | "
+                         f"{r['load_before']:.1f} / {r['load_after']:.1f} |")
+    args.output.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
