@@ -252,6 +252,43 @@ TEST_F(Translation, TranslateEqualsTransformersGenerateAtOneAndTwoRanks) {
   }
 }
 
+TEST_F(Translation, FineTunesAFolderTransformersSavedAndTransformersLoadsTheResult) {
+  // The pretrained path (opus-mt-en-fr's layout): train from the folder, then transformers loads the
+  // saved folder and translates as dtrain does.
+  const fs::path out = dir() / "fine-tuned";
+  write_file(dir() / "fine-tune.yaml", fmt::format(R"(
+model:
+  name_or_path: {}
+data:
+  tokenizer: {}
+  train_file: {}
+training:
+  learning_rate: 1.0e-3
+  max_steps: 3
+  per_device_train_batch_size: 4
+  disable_tqdm: true
+)",
+                                                     (dir() / "hf").string(), (dir() / "hf").string(),
+                                                     (dir() / "train.h5").string()));
+  const CommandResult trained = run_command(fmt::format("{} train --config {} --output_dir {}",
+                                                        testing::mpirun_dtrain(2), quoted(dir() / "fine-tune.yaml"),
+                                                        quoted(out)));
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const fs::path output = dir() / "fine-tuned.txt";
+  const CommandResult translated = run_command(
+      fmt::format("{} translate --model {} --input {} --output {} --num-beams 2 --max-length 12 --batch-size 5",
+                  quoted(testing::dtrain_binary()), quoted(out), quoted(dir() / "val.en"), quoted(output)));
+  ASSERT_EQ(translated.exit_code, 0) << translated.output;
+  const CommandResult expected =
+      run_command(reference(fmt::format("translate {} {} 5 2 12", quoted(out), quoted(dir() / "val.en"))));
+  ASSERT_EQ(expected.exit_code, 0) << expected.output;
+  const std::vector<std::string> reference_lines = last_json_line(expected.output);
+  std::ifstream in(output);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  EXPECT_EQ(lines, reference_lines);
+}
+
 TEST_F(Translation, TranslateRefusesAFolderThatIsNotATranslationModel) {
   write_file(dir() / "bert" / "config.json", R"({"model_type": "bert"})");
   const CommandResult result = run_command(fmt::format("{} translate --model {} --input {} --output -",
