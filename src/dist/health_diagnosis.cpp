@@ -131,6 +131,11 @@ std::optional<Verdict> deadline_verdict(const std::vector<RankReport>& reports, 
                        {}};
       }
     }
+    // A rank that has only just entered (rank 0 back from a long save) leaves the collective a moment
+    // to complete: it is stuck only when every rank has waited in it beyond the deadline.
+    for (const RankReport* waiter : overdue->waiters) {
+      if (waiter->activity.waiting_seconds <= ddp_timeout) return std::nullopt;
+    }
     return Verdict{
         fmt::format("ddp_timeout: {}, which every rank has entered: the collective is stuck in the "
                     "transport (network, driver) (ddp_timeout {:g} s)",

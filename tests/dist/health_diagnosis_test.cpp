@@ -153,6 +153,12 @@ TEST(HealthDiagnosis, MismatchedOrStuckCollectivesBlameNoSingleRank) {
   EXPECT_NE(stuck->message.find("which every rank has entered: the collective is stuck in the transport"),
             std::string::npos)
       << stuck->message;
+
+  // The last rank has only just joined (back from a long save): the collective gets its chance.
+  EXPECT_FALSE(deadline_verdict({reduce, waiting(rank_report(1, 2, WorkPhase::kCommunication, 9),
+                                                 CollectiveKind::kAllReduce, 4, 0.01)},
+                                10)
+                   .has_value());
 }
 
 TEST(HealthDiagnosis, NothingOverdueNoVerdict) {

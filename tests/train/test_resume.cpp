@@ -22,12 +22,15 @@
 #include "tasks/task_registry.h"
 #include "train/checkpoint.h"
 #include "train/tiny_model_config.h"
+#include "train/training_runs.h"
 
 namespace dtrain::train {
 namespace {
 
 namespace fs = std::filesystem;
 using dtrain::testing::BackgroundRun;
+using dtrain::testing::count_lines;
+using dtrain::testing::logged_losses;
 using dtrain::testing::run_command;
 using dtrain::testing::ScratchDir;
 
@@ -42,24 +45,6 @@ training:
   per_device_train_batch_size: 12
   disable_tqdm: true
 )";
-
-// The per-step training losses of output_dir/log.jsonl, in order.
-std::vector<double> logged_losses(const fs::path& output_dir) {
-  std::vector<double> losses;
-  std::ifstream log(output_dir / "log.jsonl");
-  for (std::string line; std::getline(log, line);) {
-    const auto entry = nlohmann::json::parse(line);
-    if (entry.contains("loss")) losses.push_back(entry["loss"].get<double>());
-  }
-  return losses;
-}
-
-size_t count_lines(const fs::path& path) {
-  std::ifstream in(path);
-  size_t lines = 0;
-  for (std::string line; std::getline(in, line);) ++lines;
-  return lines;
-}
 
 std::string file_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -153,26 +138,7 @@ TEST_F(Resume, CheckpointOfOneRankResumesOnTwoRanksWithTheSameGlobalBatch) {
   fs::create_directories(dir("ranks-resumed"));
   fs::copy(dir("ranks-full/checkpoint-6"), dir("ranks-resumed/checkpoint-6"));
   train(2, dir("ranks-resumed"), "--per_device_train_batch_size 6 --resume_from_checkpoint latest");
-  const auto expected = logged_losses(dir("ranks-full"));
-  const auto resumed = logged_losses(dir("ranks-resumed"));
-  ASSERT_EQ(resumed.size(), expected.size());
-  for (size_t step = 0; step < expected.size(); ++step) {
-    EXPECT_NEAR(resumed[step], expected[step], 1e-3 * expected[step])
-        << "step " << step + 1;  // fp16 all-reduce
-  }
-  // Adam turns fp16 rounding of near-zero gradients into up to lr-sized steps (see test_train_ranks.cpp).
-  const model::SafetensorsFile full(dir("ranks-full/model.safetensors")),
-      two(dir("ranks-resumed/model.safetensors"));
-  for (const auto& view : full.tensors()) {
-    const auto* other = two.find(view.name);
-    ASSERT_NE(other, nullptr) << view.name;
-    EXPECT_LE((model::to_tensor(view, at::kDouble) - model::to_tensor(*other, at::kDouble))
-                  .abs()
-                  .max()
-                  .item<double>(),
-              6e-3)
-        << view.name;
-  }
+  dtrain::testing::expect_same_run_under_fp16(dir("ranks-full"), dir("ranks-resumed"));
 }
 
 TEST_F(Resume, UsrOneToMpirunCheckpointsAndTheResubmittedJobEqualsAnUninterruptedOne) {

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "model/activate.h"
+#include "model/hf_init.h"
 
 namespace dtrain::model {
 namespace {
@@ -20,14 +21,6 @@ Activation activation_of(const BertConfig& config) {
 
 torch::nn::LayerNorm make_layer_norm(const BertConfig& config) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.hidden_size}).eps(config.layer_norm_eps));
-}
-
-// Draws N(0, std) on the CPU with `generator` and copies it to wherever `parameter` lives, so the
-// weights depend only on the seed, not on the device.
-void fill_normal(at::Tensor& parameter, double std, at::Generator& generator) {
-  at::Tensor values = at::empty(parameter.sizes(), parameter.options().device(at::kCPU));
-  values.normal_(0.0, std, generator);
-  parameter.copy_(values);
 }
 
 }  // namespace
@@ -206,21 +199,7 @@ at::Tensor BertForSequenceClassificationImpl::compute_loss(const at::Tensor& log
 }
 
 void BertForSequenceClassificationImpl::init_weights(uint64_t seed) {
-  at::NoGradGuard no_grad;
-  at::Generator generator = at::detail::createCPUGenerator(seed);
-  const double std = config_.initializer_range;
-  for (const auto& module : modules(/*include_self=*/false)) {
-    if (auto* linear = module->as<torch::nn::LinearImpl>()) {
-      fill_normal(linear->weight, std, generator);
-      linear->bias.zero_();
-    } else if (auto* embedding = module->as<torch::nn::EmbeddingImpl>()) {
-      fill_normal(embedding->weight, std, generator);
-      if (auto padding_idx = embedding->options.padding_idx()) embedding->weight[*padding_idx].zero_();
-    } else if (auto* layer_norm = module->as<torch::nn::LayerNormImpl>()) {
-      layer_norm->weight.fill_(1.0);
-      layer_norm->bias.zero_();
-    }
-  }
+  init_weights_like_hf(*this, config_.initializer_range, seed);
 }
 
 }  // namespace dtrain::model

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "model/activate.h"
 #include "model/attention_bias.h"
+#include "model/hf_init.h"
 
 namespace dtrain::model {
 namespace {
@@ -43,12 +44,6 @@ torch::nn::Embedding own_or_shared(torch::nn::Module& side, torch::nn::Embedding
 // HF's LayerDrop: while training, a layer is skipped with probability `layerdrop`.
 bool drop_layer(double layerdrop, bool training) {
   return training && layerdrop > 0.0 && at::rand({}).item<double>() < layerdrop;
-}
-
-void fill_normal(at::Tensor& parameter, double std, at::Generator& generator) {
-  at::Tensor values = at::empty(parameter.sizes(), parameter.options().device(at::kCPU));
-  values.normal_(0.0, std, generator);
-  parameter.copy_(values);
 }
 
 // The source padding bias of `heads` heads, [batch*heads, 1, src].
@@ -336,21 +331,8 @@ at::Tensor MarianMTModelImpl::forward(const at::Tensor& input_ids, const at::Ten
 }
 
 void MarianMTModelImpl::init_weights(uint64_t seed) {
+  init_weights_like_hf(*this, config_.init_std, seed);
   at::NoGradGuard no_grad;
-  at::Generator generator = at::detail::createCPUGenerator(seed);
-  const double std = config_.init_std;
-  for (const auto& module : modules(/*include_self=*/false)) {
-    if (auto* linear = module->as<torch::nn::LinearImpl>()) {
-      fill_normal(linear->weight, std, generator);
-      if (linear->bias.defined()) linear->bias.zero_();
-    } else if (auto* embedding = module->as<torch::nn::EmbeddingImpl>()) {
-      fill_normal(embedding->weight, std, generator);
-      if (auto padding_idx = embedding->options.padding_idx()) embedding->weight[*padding_idx].zero_();
-    } else if (auto* layer_norm = module->as<torch::nn::LayerNormImpl>()) {
-      layer_norm->weight.fill_(1.0);
-      layer_norm->bias.zero_();
-    }
-  }
   final_logits_bias_.zero_();
 }
 
