@@ -23,6 +23,10 @@ struct EvaluateOptions {
   std::string task_name;
   int64_t batch_size = 32;
   std::string output_dir;
+  bool predict_with_generate = false;
+  std::optional<int64_t> generation_max_length;
+  std::optional<int64_t> generation_num_beams;
+  double label_smoothing_factor = 0.0;
   dist::HealthOptions health;
 };
 
@@ -38,10 +42,13 @@ std::optional<double> trained_epoch(const std::filesystem::path& model) {
 
 void run_evaluate(const EvaluateOptions& options, const dist::ProcessGroup& group) {
   const data::DatasetReader reader(options.data);
-  InferenceSetup setup =
-      prepare_inference(group, options.model, reader, tasks::DatasetRole::kEvaluation, options.health);
-  const nlohmann::json metrics =
-      setup.task->evaluate(reader, *setup.comm, {options.batch_size, options.task_name});
+  InferenceSetup setup = prepare_inference(group, options.model, reader, tasks::DatasetRole::kEvaluation,
+                                           options.health, options.label_smoothing_factor);
+  tasks::EvaluationOptions evaluation{options.batch_size, options.task_name};
+  evaluation.predict_with_generate = options.predict_with_generate;
+  evaluation.generation_max_length = options.generation_max_length;
+  evaluation.generation_num_beams = options.generation_num_beams;
+  const nlohmann::json metrics = setup.task->evaluate(reader, *setup.comm, evaluation);
   if (group.rank() != 0) return;
   fmt::print("{}\n", metrics.dump());
   if (!options.output_dir.empty()) {
@@ -69,6 +76,19 @@ const RegisterCommand kEvaluate([](CLI::App& app) -> std::function<void()> {
   sub->add_option("--output-dir", options->output_dir,
                   "Also save the metrics as DIR/eval_results.json and merge them into DIR/all_results.json "
                   "(the run's output_dir, as run_glue.py does after training)");
+  sub->add_flag("--predict-with-generate", options->predict_with_generate,
+                "Translation: also generate translations and report eval_bleu and eval_gen_len (sacreBLEU)");
+  sub->add_option("--generation-max-length", options->generation_max_length,
+                  "Translation: longest generated sequence in tokens, decoder start included (default: the "
+                  "model's generation config)")
+      ->check(CLI::Range(int64_t{2}, int64_t{1} << 20));
+  sub->add_option("--generation-num-beams", options->generation_num_beams,
+                  "Translation: beams of generation (default: the model's generation config)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--label-smoothing-factor", options->label_smoothing_factor,
+                  "Translation: eval_loss with label smoothing, as Trainer's LabelSmoother")
+      ->check(CLI::Range(0.0, 0.999999))
+      ->capture_default_str();
   add_health_options(*sub, options->health);
   return
       [options] { run_distributed([&](const dist::ProcessGroup& group) { run_evaluate(*options, group); }); };

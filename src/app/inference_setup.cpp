@@ -9,12 +9,13 @@ namespace dtrain::app {
 
 InferenceSetup prepare_inference(const dist::ProcessGroup& group, const std::string& model_folder,
                                  const data::DatasetReader& dataset, tasks::DatasetRole role,
-                                 const dist::HealthOptions& health) {
+                                 const dist::HealthOptions& health, double label_smoothing_factor) {
   configure_logging(group.rank(), group.size());
   InferenceSetup setup;
   setup.monitor = std::make_unique<dist::HealthMonitor>(group, health);
   const c10::Device device = model::select_device(group.local_rank(), group.local_size());
-  setup.task = tasks::make_task({{model_folder, nullptr}, dataset, tasks::Purpose::kInference, 0, device});
+  setup.task = tasks::make_task(
+      {{model_folder, nullptr}, dataset, tasks::Purpose::kInference, 0, device, label_smoothing_factor});
   setup.task->check_dataset(dataset, role);
   setup.comm = dist::make_communicator(group, device);
   dist::RankActivity::process().set_phase(dist::WorkPhase::kEvaluation);

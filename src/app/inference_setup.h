@@ -22,7 +22,7 @@ struct InferenceSetup {
 
 InferenceSetup prepare_inference(const dist::ProcessGroup& group, const std::string& model_folder,
                                  const data::DatasetReader& dataset, tasks::DatasetRole role,
-                                 const dist::HealthOptions& health);
+                                 const dist::HealthOptions& health, double label_smoothing_factor = 0.0);
 
 // --heartbeat-timeout and --ddp-timeout, as the training arguments heartbeat_timeout and ddp_timeout.
 void add_health_options(CLI::App& command, dist::HealthOptions& health);

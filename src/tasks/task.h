@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "model/training_flops.h"
@@ -45,6 +46,9 @@ struct TaskSetup {
   Purpose purpose = Purpose::kTraining;
   uint64_t seed = 0;  // initialisation of weights the folder does not provide
   c10::Device device = c10::kCPU;
+  // Seq2SeqTrainingArguments' label_smoothing_factor (Trainer's LabelSmoother) for tasks whose loss
+  // is a cross-entropy over tokens; 0: plain cross-entropy.
+  double label_smoothing_factor = 0.0;
 };
 
 // What a dataset is used for: the checks differ (evaluation needs labels the model can predict).
@@ -63,6 +67,13 @@ struct BatchLoss {
 struct EvaluationOptions {
   int64_t batch_size = 8;  // per rank
   std::string task_name;   // GLUE task choosing classification metrics (metrics/glue_metrics.h)
+  // Seq2SeqTrainingArguments: generate during evaluation (and score what is generated), with these
+  // overrides of the model's generation config. Tasks without generation ignore them.
+  bool predict_with_generate = false;
+  std::optional<int64_t> generation_max_length;
+  std::optional<int64_t> generation_num_beams;
+  // The tokenizer that decodes generated ids (the trainer's data.tokenizer); empty: the model folder's.
+  std::filesystem::path tokenizer_folder;
 };
 
 // What `dtrain predict` reports after writing its file.

@@ -27,11 +27,11 @@ TaskRegistration::TaskRegistration(data::TaskType task_type, std::string model_t
                 data::task_name(task_type));
 }
 
-std::string model_type_of(const ModelSource& source) {
+std::string model_type_of(const ModelSource& source, const std::string& absent) {
   const nlohmann::json config =
       source.folder.empty() ? source.config : model::read_config_json(source.folder);
   const std::string where = source.folder.empty() ? "model.config" : (source.folder / "config.json").string();
-  if (!config.is_object() || !config.contains("model_type")) return "bert";
+  if (!config.is_object() || !config.contains("model_type")) return absent;
   DTRAIN_CHECK(config["model_type"].is_string(), "{}: field 'model_type' must be a string, got {}", where,
                config["model_type"].dump());
   return config["model_type"].get<std::string>();
@@ -39,7 +39,9 @@ std::string model_type_of(const ModelSource& source) {
 
 std::unique_ptr<Task> make_task(const TaskSetup& setup) {
   const std::string task_type = data::task_name(setup.dataset.info().task);
-  const std::string model_type = model_type_of(setup.model);
+  // The model family a dataset's task implies when the config names none.
+  const std::string model_type =
+      model_type_of(setup.model, setup.dataset.info().task == data::TaskType::translation ? "marian" : "bert");
   const auto found = factories().find({task_type, model_type});
   if (found == factories().end()) {
     std::string registered;

@@ -20,9 +20,10 @@ struct TaskRegistration {
   TaskRegistration(data::TaskType task_type, std::string model_type, TaskFactory factory);
 };
 
-// config.json's "model_type" of the source ("bert" when absent, as in dtrain's configs that predate
-// other families). Throws dtrain::Error when the folder or its config.json cannot be read.
-std::string model_type_of(const ModelSource& source);
+// config.json's "model_type" of the source; when absent, `absent` ("bert", as in dtrain's configs
+// that predate other families; make_task passes "marian" for translation datasets). Throws
+// dtrain::Error when the folder or its config.json cannot be read.
+std::string model_type_of(const ModelSource& source, const std::string& absent = "bert");
 
 // The registered task for the setup's dataset task type and model type, built by its factory. Throws
 // dtrain::Error naming both, and what is registered, when there is none.

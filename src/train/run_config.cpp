@@ -60,6 +60,10 @@ void visit(TrainingArguments& t, Visitor&& field) {
   field("keep_global_batch_on_resume", t.keep_global_batch_on_resume);
   field("early_stopping_patience", t.early_stopping_patience);
   field("early_stopping_threshold", t.early_stopping_threshold);
+  field("predict_with_generate", t.predict_with_generate);
+  field("generation_max_length", t.generation_max_length);
+  field("generation_num_beams", t.generation_num_beams);
+  field("label_smoothing_factor", t.label_smoothing_factor);
   field("seed", t.seed);
   field("data_seed", t.data_seed);
 }

@@ -195,7 +195,8 @@ struct Trainer::State {
                                  train_data,
                                  tasks::Purpose::kTraining,
                                  static_cast<uint64_t>(args.seed),
-                                 device};
+                                 device,
+                                 args.label_smoothing_factor};
     std::unique_ptr<tasks::Task> built = tasks::make_task(setup);
     if (eval_data) built->check_dataset(*eval_data, tasks::DatasetRole::kEvaluation);
     // Every rank starts from rank 0's weights, whatever its initialisation did.
@@ -316,8 +317,7 @@ struct Trainer::State {
 
   data::TrainLoader make_loader() const {
     data::LoaderOptions options;
-    options.collate.pad_id = train_data.info().pad_id;
-    options.collate.pad_to_multiple_of = config.data.pad_to_multiple_of.value_or(0);
+    options.collate = data::collate_options(train_data.info(), config.data.pad_to_multiple_of.value_or(0));
     return data::TrainLoader(train_data, *sampler, geometry, group.rank(), position, options);
   }
 
@@ -422,7 +422,11 @@ struct Trainer::State {
   bool evaluate_and_check_early_stopping() {
     const dist::PhaseScope evaluating(dist::WorkPhase::kEvaluation);
     const TrainingArguments& args = config.training;
-    const tasks::EvaluationOptions options{args.per_device_eval_batch_size, config.data.task_name};
+    tasks::EvaluationOptions options{args.per_device_eval_batch_size, config.data.task_name};
+    options.predict_with_generate = args.predict_with_generate;
+    options.generation_max_length = args.generation_max_length;
+    options.generation_num_beams = args.generation_num_beams;
+    options.tokenizer_folder = config.data.tokenizer;
     nlohmann::json metrics;
     {
       // Under the training's autocast, as Trainer evaluates; logits and metrics are fp32.

@@ -66,6 +66,12 @@ void TrainingArguments::validate() const {
   DTRAIN_CHECK(!early_stopping_patience || *early_stopping_patience > 0,
                "config: training.early_stopping_patience must be > 0");
   DTRAIN_CHECK(early_stopping_threshold >= 0, "config: training.early_stopping_threshold must be >= 0");
+  DTRAIN_CHECK(label_smoothing_factor >= 0 && label_smoothing_factor < 1,
+               "config: training.label_smoothing_factor must be in [0, 1), got {}", label_smoothing_factor);
+  DTRAIN_CHECK(!generation_max_length || *generation_max_length >= 2,
+               "config: training.generation_max_length must be >= 2 (the decoder start and one token)");
+  DTRAIN_CHECK(!generation_num_beams || *generation_num_beams >= 1,
+               "config: training.generation_num_beams must be >= 1");
   DTRAIN_CHECK(!early_stopping_patience || eval_strategy != "no",
                "config: training.early_stopping_patience needs evaluations (eval_strategy steps or epoch)");
   // Trainer's rule: the best model can only be tracked if checkpoints line up with evaluations.

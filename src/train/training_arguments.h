@@ -83,6 +83,14 @@ struct TrainingArguments {
   std::optional<int64_t> early_stopping_patience;
   double early_stopping_threshold = 0.0;
 
+  // Seq2SeqTrainingArguments (translation; other tasks ignore them): evaluation generates with
+  // generate() and reports eval_bleu and eval_gen_len; the overrides of the model's generation config
+  // (unset: the model's max_length / num_beams). label_smoothing_factor: Trainer's LabelSmoother.
+  bool predict_with_generate = false;
+  std::optional<int64_t> generation_max_length;
+  std::optional<int64_t> generation_num_beams;
+  double label_smoothing_factor = 0.0;
+
   // Reproducibility.
   int64_t seed = 42;
   std::optional<int64_t> data_seed;  // unset: seed

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <utf8proc.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +12,7 @@
 #include "common/sha256.h"
 #include "data/dataset/dataset_writer.h"
 #include "data/dataset/parallel_slices.h"
+#include "data/dataset/text_checks.h"
 #include "data/tables/label_parser.h"
 
 namespace dtrain::data {
@@ -38,19 +38,6 @@ struct EncodedRow {
   int64_t class_id = 0;
   float target = 0;
 };
-
-// Byte offset of the first invalid UTF-8 sequence, or -1.
-int64_t invalid_utf8_offset(const std::string& text) {
-  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
-  const auto size = static_cast<utf8proc_ssize_t>(text.size());
-  for (utf8proc_ssize_t at = 0; at < size;) {
-    utf8proc_int32_t codepoint = 0;
-    const utf8proc_ssize_t length = utf8proc_iterate(bytes + at, size - at, &codepoint);
-    if (length <= 0) return at;
-    at += length;
-  }
-  return -1;
-}
 
 class RowEncoder {
  public:
@@ -86,8 +73,7 @@ class RowEncoder {
 
  private:
   static void check_text(const std::string& text, const std::string& column, const std::string& where) {
-    DTRAIN_CHECK(text.find_first_not_of(" \t\r\n") != std::string::npos, "{}: column '{}' is empty", where,
-                 column);
+    DTRAIN_CHECK(!is_blank(text), "{}: column '{}' is empty", where, column);
     const int64_t bad_byte = invalid_utf8_offset(text);
     DTRAIN_CHECK(bad_byte < 0, "{}: column '{}' is not valid UTF-8 (byte {})", where, column, bad_byte);
   }

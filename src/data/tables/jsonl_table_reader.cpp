@@ -1,4 +1,6 @@
-// JSON Lines tables: one JSON object per line; columns are keys (or indices into JSON arrays).
+// JSON Lines tables: one JSON object per line; columns are keys (or indices into JSON arrays), and
+// a dotted key ("translation.en") reaches into nested objects when no key has that exact name.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -30,14 +32,30 @@ class JsonlTableReader : public TableReader {
   const nlohmann::json& lookup(const nlohmann::json& record, const std::string& column, int64_t line) const {
     if (record.is_object()) {
       const auto found = record.find(column);
-      DTRAIN_CHECK(found != record.end(), "{}: no key '{}'", where(line), column);
-      return *found;
+      if (found != record.end()) return *found;
+      const nlohmann::json* nested = nested_value(record, column);
+      DTRAIN_CHECK(nested, "{}: no key '{}'", where(line), column);
+      return *nested;
     }
     const int64_t index = column_index(column);
     DTRAIN_CHECK(index >= 0 && static_cast<size_t>(index) < record.size(),
                  "{}: column '{}' is not an index of this {}-element array", where(line), column,
                  record.size());
     return record[static_cast<size_t>(index)];
+  }
+
+  // "translation.en" in {"translation": {"en": ...}}: the Hugging Face datasets layout of parallel text.
+  static const nlohmann::json* nested_value(const nlohmann::json& record, const std::string& path) {
+    const nlohmann::json* value = &record;
+    for (size_t begin = 0; begin <= path.size();) {
+      const size_t end = std::min(path.find('.', begin), path.size());
+      if (!value->is_object()) return nullptr;
+      const auto found = value->find(path.substr(begin, end - begin));
+      if (found == value->end()) return nullptr;
+      value = &*found;
+      begin = end + 1;
+    }
+    return value == &record ? nullptr : value;
   }
 
   std::string text_of(const nlohmann::json& value, const std::string& column, int64_t line) const {

@@ -17,7 +17,7 @@ PartitionPredictions predict_partition(model::BertForSequenceClassificationImpl&
                                        int64_t batch_size) {
   DTRAIN_CHECK(batch_size > 0, "batch size must be positive, got {}", batch_size);
   data::LoaderOptions options;
-  options.collate.pad_id = reader.info().pad_id;
+  options.collate = data::collate_options(reader.info(), 0);
   data::EvalLoader loader(reader, rank, world_size, batch_size, options);
 
   PartitionPredictions result;
