@@ -44,7 +44,9 @@ void run_evaluate(const EvaluateOptions& options, const dist::ProcessGroup& grou
   const data::DatasetReader reader(options.data);
   InferenceSetup setup = prepare_inference(group, options.model, reader, tasks::DatasetRole::kEvaluation,
                                            options.health, options.label_smoothing_factor);
-  tasks::EvaluationOptions evaluation{options.batch_size, options.task_name};
+  tasks::EvaluationOptions evaluation;
+  evaluation.batch_size = options.batch_size;
+  evaluation.task_name = options.task_name;
   evaluation.predict_with_generate = options.predict_with_generate;
   evaluation.generation_max_length = options.generation_max_length;
   evaluation.generation_num_beams = options.generation_num_beams;

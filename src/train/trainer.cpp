@@ -422,7 +422,9 @@ struct Trainer::State {
   bool evaluate_and_check_early_stopping() {
     const dist::PhaseScope evaluating(dist::WorkPhase::kEvaluation);
     const TrainingArguments& args = config.training;
-    tasks::EvaluationOptions options{args.per_device_eval_batch_size, config.data.task_name};
+    tasks::EvaluationOptions options;
+    options.batch_size = args.per_device_eval_batch_size;
+    options.task_name = config.data.task_name;
     options.predict_with_generate = args.predict_with_generate;
     options.generation_max_length = args.generation_max_length;
     options.generation_num_beams = args.generation_num_beams;
