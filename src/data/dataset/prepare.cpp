@@ -1,7 +1,6 @@
 #include "data/dataset/prepare.h"
 
 #include <fmt/format.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -11,26 +10,12 @@
 #include "common/error.h"
 #include "common/sha256.h"
 #include "data/dataset/dataset_writer.h"
-#include "data/dataset/parallel_slices.h"
+#include "data/dataset/encode_in_batches.h"
 #include "data/dataset/text_checks.h"
 #include "data/tables/label_parser.h"
 
 namespace dtrain::data {
 namespace {
-
-// Rows handed to each thread per batch: large enough to amortize starting threads, small enough
-// to keep memory flat on huge inputs.
-constexpr size_t kRowsPerThread = 2048;
-constexpr auto kProgressInterval = std::chrono::seconds(5);
-
-// Progress goes to stderr so stdout carries only the summary line.
-spdlog::logger& progress_log() {
-  static const std::shared_ptr<spdlog::logger> logger = [] {
-    auto existing = spdlog::get("prepare");
-    return existing ? existing : spdlog::stderr_color_mt("prepare");
-  }();
-  return *logger;
-}
 
 struct EncodedRow {
   Encoding encoding;
@@ -155,33 +140,18 @@ PrepareSummary prepare_dataset(const PrepareOptions& options, const BertTokenize
   summary.max_length = options.max_length;
   summary.label_names = options.label_names;
   summary.label_counts.resize(options.label_names.size());
-  std::vector<TableRow> rows(kRowsPerThread * threads);
-  std::vector<EncodedRow> encoded(rows.size());
-  const auto start = std::chrono::steady_clock::now();
-  auto next_progress = start + kProgressInterval;
-  for (;;) {
-    size_t count = 0;
-    while (count < rows.size() && table->next(rows[count])) ++count;
-    if (count == 0) break;
-    parallel_slices(threads, count, [&](size_t begin, size_t end) {
-      for (size_t i = begin; i < end; ++i) encoded[i] = encoder.encode(rows[i]);
-    });
-    for (size_t i = 0; i < count; ++i) {
-      if (options.task == TaskType::classification) {
-        writer.add(encoded[i].encoding, encoded[i].class_id);
-      } else {
-        writer.add(encoded[i].encoding, encoded[i].target);
-      }
-      record(summary, encoded[i], options.task);
-    }
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= next_progress) {
-      const double seconds = std::chrono::duration<double>(now - start).count();
-      progress_log().info("{}: {} rows ({:.0f} rows/s)", summary.source_file, summary.rows,
-                          summary.rows / seconds);
-      next_progress = now + kProgressInterval;
-    }
-  }
+  encode_in_batches<TableRow, EncodedRow>(
+      threads, [&](TableRow& row) { return table->next(row); },
+      [&](const TableRow& row) { return encoder.encode(row); },
+      [&](const EncodedRow& row) {
+        if (options.task == TaskType::classification) {
+          writer.add(row.encoding, row.class_id);
+        } else {
+          writer.add(row.encoding, row.target);
+        }
+        record(summary, row, options.task);
+      },
+      [&](double seconds) { log_prepare_progress(summary.source_file, summary.rows, "rows", seconds); });
   DTRAIN_CHECK(summary.rows > 0, "{}: no data rows", options.input.string());
 
   DatasetInfo info;

@@ -1,7 +1,6 @@
 #include "data/dataset/prepare_translation.h"
 
 #include <fmt/format.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -12,23 +11,11 @@
 #include "common/error.h"
 #include "common/sha256.h"
 #include "data/dataset/dataset_writer.h"
-#include "data/dataset/parallel_slices.h"
+#include "data/dataset/encode_in_batches.h"
 #include "data/dataset/text_checks.h"
 
 namespace dtrain::data {
 namespace {
-
-// As prepare.cpp: pairs per thread per batch, and how often progress is logged.
-constexpr size_t kPairsPerThread = 2048;
-constexpr auto kProgressInterval = std::chrono::seconds(5);
-
-spdlog::logger& progress_log() {
-  static const std::shared_ptr<spdlog::logger> logger = [] {
-    auto existing = spdlog::get("prepare");
-    return existing ? existing : spdlog::stderr_color_mt("prepare");
-  }();
-  return *logger;
-}
 
 struct TextPair {
   int64_t line = 0;  // 1-based
@@ -250,31 +237,16 @@ TranslationPrepareSummary prepare_translation_dataset(const TranslationPrepareOp
   summary.output_file = options.output.string();
   summary.source.max_length = options.max_source_length;
   summary.target.max_length = options.max_target_length;
-  std::vector<TextPair> pairs(kPairsPerThread * threads);
-  std::vector<EncodedPair> encoded(pairs.size());
-  const auto start = std::chrono::steady_clock::now();
-  auto next_progress = start + kProgressInterval;
-  for (;;) {
-    size_t count = 0;
-    while (count < pairs.size() && reader->next(pairs[count])) ++count;
-    if (count == 0) break;
-    parallel_slices(threads, count, [&](size_t begin, size_t end) {
-      for (size_t i = begin; i < end; ++i) encoded[i] = encoder.encode(pairs[i]);
-    });
-    for (size_t i = 0; i < count; ++i) {
-      writer.add_translation(encoded[i].source_ids, encoded[i].target_ids);
-      ++summary.pairs;
-      record(summary.source, encoded[i].source_ids, encoded[i].source_truncated);
-      record(summary.target, encoded[i].target_ids, encoded[i].target_truncated);
-    }
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= next_progress) {
-      const double seconds = std::chrono::duration<double>(now - start).count();
-      progress_log().info("{}: {} pairs ({:.0f} pairs/s)", summary.source_file, summary.pairs,
-                          summary.pairs / seconds);
-      next_progress = now + kProgressInterval;
-    }
-  }
+  encode_in_batches<TextPair, EncodedPair>(
+      threads, [&](TextPair& pair) { return reader->next(pair); },
+      [&](const TextPair& pair) { return encoder.encode(pair); },
+      [&](const EncodedPair& pair) {
+        writer.add_translation(pair.source_ids, pair.target_ids);
+        ++summary.pairs;
+        record(summary.source, pair.source_ids, pair.source_truncated);
+        record(summary.target, pair.target_ids, pair.target_truncated);
+      },
+      [&](double seconds) { log_prepare_progress(summary.source_file, summary.pairs, "pairs", seconds); });
   DTRAIN_CHECK(summary.pairs > 0, "{}: no data", summary.source_file);
 
   const SpecialTokenIds special = tokenizer.special_ids();
