@@ -1,10 +1,8 @@
 #include "data/dataset/prepare.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 #include <thread>
 
 #include "common/error.h"

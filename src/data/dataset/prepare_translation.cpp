@@ -1,10 +1,8 @@
 #include "data/dataset/prepare_translation.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <thread>
 
