@@ -32,9 +32,11 @@ void run_predict(const PredictOptions& options, const dist::ProcessGroup& group)
   InferenceSetup setup =
       prepare_inference(group, options.model, reader, tasks::DatasetRole::kPrediction, options.health);
 
+  tasks::EvaluationOptions prediction;
+  prediction.batch_size = options.batch_size;
   const auto start = std::chrono::steady_clock::now();
   const tasks::PredictionSummary summary =
-      setup.task->predict(reader, *setup.comm, {options.batch_size, ""}, options.output);
+      setup.task->predict(reader, *setup.comm, prediction, options.output);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (group.rank() != 0) return;
   fmt::print("predict: {} samples in {:.2f} s ({:.1f} samples/s){} -> {}\n", summary.samples, seconds,
