@@ -46,15 +46,12 @@ def random_model(tokenizer_folder, output, seed, weights="large"):
         static_position_embeddings=True, normalize_embedding=False, max_length=32, num_beams=4,
         bad_words_ids=[[tokenizer.pad_token_id]])
     model = MarianMTModel(config)
-    # Random weights large enough that different inputs give different translations.
-    with torch.no_grad():
-        if weights == "trainable":
-            model.save_pretrained(output)
-            tokenizer.save_pretrained(output)
-            return
-        for name, parameter in model.named_parameters():
-            if "layer_norm" not in name:
-                parameter.normal_(0.0, 0.3)
+    if weights != "trainable":
+        # Random weights large enough that different inputs give different translations.
+        with torch.no_grad():
+            for name, parameter in model.named_parameters():
+                if "layer_norm" not in name:
+                    parameter.normal_(0.0, 0.3)
     model.save_pretrained(output)
     tokenizer.save_pretrained(output)
 
