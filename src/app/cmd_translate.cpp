@@ -7,8 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <numeric>
@@ -25,9 +25,9 @@
 #include "dist/health_monitor.h"
 #include "dist/process_group.h"
 #include "dist/rank_activity.h"
+#include "model/device.h"
 #include "model/generation/generate.h"
 #include "model/marian/marian_checkpoint.h"
-#include "model/device.h"
 
 namespace dtrain::app {
 namespace {
@@ -88,10 +88,13 @@ void check_translation_model(const fs::path& folder) {
       config.is_object() && config.contains("model_type") && config["model_type"].is_string()
           ? config["model_type"].get<std::string>()
           : "";
-  DTRAIN_CHECK(model_type == "marian", "{}: not a translation model (config.json model_type '{}'; dtrain translates "
-               "with Marian models)", folder.string(), model_type);
+  DTRAIN_CHECK(model_type == "marian",
+               "{}: not a translation model (config.json model_type '{}'; dtrain translates "
+               "with Marian models)",
+               folder.string(), model_type);
   DTRAIN_CHECK(data::is_tokenizer_folder(folder),
-               "{}: no tokenizer files (source.spm, target.spm, vocab.json) next to the model", folder.string());
+               "{}: no tokenizer files (source.spm, target.spm, vocab.json) next to the model",
+               folder.string());
 }
 
 void run_translate(const TranslateOptions& options, const dist::ProcessGroup& group) {
@@ -136,8 +139,8 @@ void run_translate(const TranslateOptions& options, const dist::ProcessGroup& gr
   std::stable_sort(order.begin(), order.end(),
                    [&](int64_t a, int64_t b) { return sources[a].size() > sources[b].size(); });
 
-  const data::IndexRange block =
-      data::eval_partition(static_cast<int64_t>(lines.size()), options.batch_size, group.rank(), group.size());
+  const data::IndexRange block = data::eval_partition(static_cast<int64_t>(lines.size()), options.batch_size,
+                                                      group.rank(), group.size());
   const auto start = std::chrono::steady_clock::now();
   std::vector<double> payload{0};  // row count, then per row: length, ids
   c10::InferenceMode inference;
@@ -145,7 +148,8 @@ void run_translate(const TranslateOptions& options, const dist::ProcessGroup& gr
   for (const data::IndexRange& batch : data::eval_batches(block, options.batch_size)) {
     const int64_t rows = batch.size();
     int64_t longest = 0;
-    for (int64_t r = 0; r < rows; ++r) longest = std::max<int64_t>(longest, sources[order[batch.begin + r]].size());
+    for (int64_t r = 0; r < rows; ++r)
+      longest = std::max<int64_t>(longest, sources[order[batch.begin + r]].size());
     at::Tensor input_ids = at::full({rows, longest}, tokenizer->special_ids().pad, at::kLong);
     at::Tensor attention_mask = at::zeros({rows, longest}, at::kLong);
     for (int64_t r = 0; r < rows; ++r) {
@@ -156,7 +160,9 @@ void run_translate(const TranslateOptions& options, const dist::ProcessGroup& gr
       }
     }
     const at::Tensor generated =
-        model::generate(*model, input_ids.to(device), attention_mask.to(device), generation).to(at::kCPU).contiguous();
+        model::generate(*model, input_ids.to(device), attention_mask.to(device), generation)
+            .to(at::kCPU)
+            .contiguous();
     const int64_t length = generated.size(1);
     const int64_t* values = generated.data_ptr<int64_t>();
     for (int64_t r = 0; r < rows; ++r) {
@@ -207,7 +213,8 @@ void run_translate(const TranslateOptions& options, const dist::ProcessGroup& gr
 const RegisterCommand kTranslate([](CLI::App& app) -> std::function<void()> {
   auto* sub = app.add_subcommand("translate", "Translate text lines with a Marian model folder");
   auto options = std::make_shared<TranslateOptions>();
-  sub->add_option("--model", options->model, "Translation model folder (config.json, model.safetensors, tokenizer)")
+  sub->add_option("--model", options->model,
+                  "Translation model folder (config.json, model.safetensors, tokenizer)")
       ->required();
   sub->add_option("--input", options->input, "Text, one sentence per line ('-': stdin)")->required();
   sub->add_option("--output", options->output, "Translations, one per line in input order ('-': stdout)")

@@ -148,7 +148,7 @@ class HealthMonitor::Watch {
     heartbeat_slots_.resize(static_cast<std::size_t>(size_));
     if (rank_ == 0) {
       spdlog::debug("health monitor: heartbeat every {:g} s, heartbeat_timeout {:g} s, ddp_timeout {:g} s",
-                   heartbeat_interval_, options_.heartbeat_timeout, options_.ddp_timeout);
+                    heartbeat_interval_, options_.heartbeat_timeout, options_.ddp_timeout);
     }
     thread_ = std::thread([this] { run_or_abort(); });
   }

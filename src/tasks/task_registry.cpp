@@ -40,8 +40,8 @@ std::string model_type_of(const ModelSource& source, const std::string& absent) 
 std::unique_ptr<Task> make_task(const TaskSetup& setup) {
   const std::string task_type = data::task_name(setup.dataset.info().task);
   // The model family a dataset's task implies when the config names none.
-  const std::string model_type =
-      model_type_of(setup.model, setup.dataset.info().task == data::TaskType::translation ? "marian" : "bert");
+  const std::string model_type = model_type_of(
+      setup.model, setup.dataset.info().task == data::TaskType::translation ? "marian" : "bert");
   const auto found = factories().find({task_type, model_type});
   if (found == factories().end()) {
     std::string registered;

@@ -174,7 +174,8 @@ TEST(MarianCheckpoint, BadFoldersGiveOneClearError) {
 
   fs::copy(dir / "good", dir / "no_weights");
   fs::remove(dir / "no_weights/model.safetensors");
-  EXPECT_DTRAIN_ERROR(load_marian_mt_model(dir / "no_weights"), "holds no model weights: none of model.safetensors");
+  EXPECT_DTRAIN_ERROR(load_marian_mt_model(dir / "no_weights"),
+                      "holds no model weights: none of model.safetensors");
 
   // Weights of another shape: config.json says d_model 32.
   fs::copy(dir / "good", dir / "other_shape");

@@ -31,8 +31,8 @@ std::string quoted(const fs::path& path) {
 }
 
 std::string reference(const std::string& arguments) {
-  return testing::python() + " " + quoted(testing::source_dir() / "tests/reference/marian_task_reference.py") + " " +
-         arguments;
+  return testing::python() + " " +
+         quoted(testing::source_dir() / "tests/reference/marian_task_reference.py") + " " + arguments;
 }
 
 std::string head(const fs::path& file, size_t count) {
@@ -73,8 +73,9 @@ class Translation : public ::testing::Test {
     write_file(dir() / "val.en", head(corpus / "val.en", 50));
     write_file(dir() / "val.fr", head(corpus / "val.fr", 50));
     const std::vector<std::string> steps{
-        fmt::format("train-tokenizer --type marian --source {} --target {} --output {} --vocab-size 500 --threads 1",
-                    quoted(dir() / "train.en"), quoted(dir() / "train.fr"), quoted(dir() / "tokenizer")),
+        fmt::format(
+            "train-tokenizer --type marian --source {} --target {} --output {} --vocab-size 500 --threads 1",
+            quoted(dir() / "train.en"), quoted(dir() / "train.fr"), quoted(dir() / "tokenizer")),
         fmt::format("prepare --task translation --tokenizer {} --source-file {} --target-file {} --output {}",
                     quoted(dir() / "tokenizer"), quoted(dir() / "train.en"), quoted(dir() / "train.fr"),
                     quoted(dir() / "train.h5")),
@@ -86,8 +87,8 @@ class Translation : public ::testing::Test {
       const CommandResult result = run_command(quoted(testing::dtrain_binary()) + " " + step);
       if (result.exit_code != 0) failure_ += step + ": " + result.output;
     }
-    const CommandResult model =
-        run_command(reference(fmt::format("random-model {} {} 1", quoted(dir() / "tokenizer"), quoted(dir() / "hf"))));
+    const CommandResult model = run_command(
+        reference(fmt::format("random-model {} {} 1", quoted(dir() / "tokenizer"), quoted(dir() / "hf"))));
     if (model.exit_code != 0) failure_ += "random-model: " + model.output;
     write_file(dir() / "config.yaml", std::string(kModelYaml) + fmt::format(R"(
 data:
@@ -117,11 +118,14 @@ training:
   }
   static fs::path dir() { return scratch_->path(); }
 
-  static std::vector<double> train_losses(int ranks, int per_device, int accumulation, const std::string& extra = "") {
+  static std::vector<double> train_losses(int ranks, int per_device, int accumulation,
+                                          const std::string& extra = "") {
     const fs::path out = dir() / fmt::format("run-{}-{}-{}", ranks, per_device, accumulation);
     const std::string command = fmt::format(
-        "{} train --config {} --output_dir {} --per_device_train_batch_size {} --gradient_accumulation_steps {} {}",
-        testing::mpirun_dtrain(ranks), quoted(dir() / "config.yaml"), quoted(out), per_device, accumulation, extra);
+        "{} train --config {} --output_dir {} --per_device_train_batch_size {} --gradient_accumulation_steps "
+        "{} {}",
+        testing::mpirun_dtrain(ranks), quoted(dir() / "config.yaml"), quoted(out), per_device, accumulation,
+        extra);
     const CommandResult result = run_command(command);
     EXPECT_EQ(result.exit_code, 0) << command << "\n" << result.output;
     std::vector<double> losses;
@@ -139,15 +143,16 @@ training:
     json value;
     std::istringstream lines(output);
     for (std::string line; std::getline(lines, line);) {
-      if (!line.empty() && (line.front() == '{' || line.front() == '[')) value = json::parse(line, nullptr, false);
+      if (!line.empty() && (line.front() == '{' || line.front() == '['))
+        value = json::parse(line, nullptr, false);
     }
     return value;
   }
 
   static json evaluate(int ranks, const std::string& options) {
-    const std::string command = fmt::format("{} evaluate --model {} --data {} --batch-size 8 {}",
-                                            testing::mpirun_dtrain(ranks), quoted(dir() / "hf"),
-                                            quoted(dir() / "val.h5"), options);
+    const std::string command =
+        fmt::format("{} evaluate --model {} --data {} --batch-size 8 {}", testing::mpirun_dtrain(ranks),
+                    quoted(dir() / "hf"), quoted(dir() / "val.h5"), options);
     const CommandResult result = run_command(command);
     EXPECT_EQ(result.exit_code, 0) << command << "\n" << result.output;
     return last_json_line(result.output);
@@ -164,7 +169,8 @@ TEST_F(Translation, TokenNormalisedLossesEqualAtOneTwoThreeRanksAndWithAccumulat
   const std::vector<double> one = train_losses(1, 12, 1);
   for (const auto& other : {train_losses(2, 6, 1), train_losses(3, 4, 1), train_losses(1, 6, 2)}) {
     ASSERT_EQ(other.size(), one.size());
-    for (size_t step = 0; step < one.size(); ++step) EXPECT_NEAR(other[step], one[step], 1e-5 * one[step]) << step;
+    for (size_t step = 0; step < one.size(); ++step)
+      EXPECT_NEAR(other[step], one[step], 1e-5 * one[step]) << step;
   }
 }
 
@@ -184,9 +190,9 @@ TEST_F(Translation, BleuWithPredictWithGenerateIsIdenticalAtOneTwoThreeRanks) {
   std::string first;
   for (int ranks : {1, 2, 3}) {
     const fs::path output = dir() / fmt::format("predictions-{}.txt", ranks);
-    const CommandResult result = run_command(fmt::format("{} predict --model {} --data {} --batch-size 8 --output {}",
-                                                         testing::mpirun_dtrain(ranks), quoted(dir() / "hf"),
-                                                         quoted(dir() / "val.h5"), quoted(output)));
+    const CommandResult result = run_command(fmt::format(
+        "{} predict --model {} --data {} --batch-size 8 --output {}", testing::mpirun_dtrain(ranks),
+        quoted(dir() / "hf"), quoted(dir() / "val.h5"), quoted(output)));
     ASSERT_EQ(result.exit_code, 0) << result.output;
     const std::string text = head(output, 1000);
     EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 50) << ranks;
@@ -198,7 +204,8 @@ TEST_F(Translation, BleuWithPredictWithGenerateIsIdenticalAtOneTwoThreeRanks) {
 TEST_F(Translation, TrainingEvaluatesWithGenerateAndTracksTheBestBleu) {
   const fs::path out = dir() / "best-bleu";
   const std::string command = fmt::format(
-      "{} train --config {} --output_dir {} --per_device_train_batch_size 4 --max_steps 4 --eval_strategy steps "
+      "{} train --config {} --output_dir {} --per_device_train_batch_size 4 --max_steps 4 --eval_strategy "
+      "steps "
       "--eval_steps 2 --save_steps 2 --predict_with_generate true --generation_max_length 8 "
       "--generation_num_beams 1 --metric_for_best_model bleu --load_best_model_at_end true "
       "--label_smoothing_factor 0.1",
@@ -220,16 +227,16 @@ TEST_F(Translation, TrainingEvaluatesWithGenerateAndTracksTheBestBleu) {
   const json state = json::parse(state_file);
   EXPECT_TRUE(state["best_metric"].is_number()) << state;
   // The final folder translates (its tokenizer came from data.tokenizer).
-  const CommandResult translated = run_command(fmt::format("{} translate --model {} --input {} --output -",
-                                                           quoted(testing::dtrain_binary()), quoted(out),
-                                                           quoted(dir() / "val.en")));
+  const CommandResult translated =
+      run_command(fmt::format("{} translate --model {} --input {} --output -",
+                              quoted(testing::dtrain_binary()), quoted(out), quoted(dir() / "val.en")));
   ASSERT_EQ(translated.exit_code, 0) << translated.output;
 }
 
 TEST_F(Translation, EvalLossEqualsTransformersWithAndWithoutLabelSmoothing) {
   for (const double smoothing : {0.0, 0.1}) {
-    const CommandResult expected =
-        run_command(reference(fmt::format("loss {} {} 8 {}", quoted(dir() / "hf"), quoted(dir() / "val.h5"), smoothing)));
+    const CommandResult expected = run_command(
+        reference(fmt::format("loss {} {} 8 {}", quoted(dir() / "hf"), quoted(dir() / "val.h5"), smoothing)));
     ASSERT_EQ(expected.exit_code, 0) << expected.output;
     const json reference_loss = last_json_line(expected.output);
     const json metrics = evaluate(2, fmt::format("--label-smoothing-factor {}", smoothing));
@@ -246,8 +253,8 @@ TEST_F(Translation, TranslateEqualsTransformersGenerateAtOneAndTwoRanks) {
         "{} translate --model {} --input {} --output {} --num-beams 3 --max-length 20 --batch-size 7",
         testing::mpirun_dtrain(ranks), quoted(dir() / "hf"), quoted(dir() / "val.en"), quoted(output)));
     ASSERT_EQ(result.exit_code, 0) << result.output;
-    const CommandResult expected =
-        run_command(reference(fmt::format("translate {} {} 7 3 20", quoted(dir() / "hf"), quoted(dir() / "val.en"))));
+    const CommandResult expected = run_command(
+        reference(fmt::format("translate {} {} 7 3 20", quoted(dir() / "hf"), quoted(dir() / "val.en"))));
     ASSERT_EQ(expected.exit_code, 0) << expected.output;
     const std::vector<std::string> reference_lines = last_json_line(expected.output);
     std::ifstream in(output);
@@ -261,7 +268,8 @@ TEST_F(Translation, FineTunesAFolderTransformersSavedAndTransformersLoadsTheResu
   // The pretrained path (opus-mt-en-fr's layout): train from the folder, then transformers loads the
   // saved folder and translates as dtrain does.
   const fs::path out = dir() / "fine-tuned";
-  write_file(dir() / "fine-tune.yaml", fmt::format(R"(
+  write_file(dir() / "fine-tune.yaml",
+             fmt::format(R"(
 model:
   name_or_path: {}
 data:
@@ -273,16 +281,15 @@ training:
   per_device_train_batch_size: 4
   disable_tqdm: true
 )",
-                                                     (dir() / "hf").string(), (dir() / "hf").string(),
-                                                     (dir() / "train.h5").string()));
-  const CommandResult trained = run_command(fmt::format("{} train --config {} --output_dir {}",
-                                                        testing::mpirun_dtrain(2), quoted(dir() / "fine-tune.yaml"),
-                                                        quoted(out)));
+                         (dir() / "hf").string(), (dir() / "hf").string(), (dir() / "train.h5").string()));
+  const CommandResult trained =
+      run_command(fmt::format("{} train --config {} --output_dir {}", testing::mpirun_dtrain(2),
+                              quoted(dir() / "fine-tune.yaml"), quoted(out)));
   ASSERT_EQ(trained.exit_code, 0) << trained.output;
   const fs::path output = dir() / "fine-tuned.txt";
-  const CommandResult translated = run_command(
-      fmt::format("{} translate --model {} --input {} --output {} --num-beams 2 --max-length 12 --batch-size 5",
-                  quoted(testing::dtrain_binary()), quoted(out), quoted(dir() / "val.en"), quoted(output)));
+  const CommandResult translated = run_command(fmt::format(
+      "{} translate --model {} --input {} --output {} --num-beams 2 --max-length 12 --batch-size 5",
+      quoted(testing::dtrain_binary()), quoted(out), quoted(dir() / "val.en"), quoted(output)));
   ASSERT_EQ(translated.exit_code, 0) << translated.output;
   const CommandResult expected =
       run_command(reference(fmt::format("translate {} {} 5 2 12", quoted(out), quoted(dir() / "val.en"))));
@@ -297,8 +304,8 @@ training:
 TEST_F(Translation, TranslateRefusesAFolderThatIsNotATranslationModel) {
   write_file(dir() / "bert" / "config.json", R"({"model_type": "bert"})");
   const CommandResult result = run_command(fmt::format("{} translate --model {} --input {} --output -",
-                                                       quoted(testing::dtrain_binary()), quoted(dir() / "bert"),
-                                                       quoted(dir() / "val.en")));
+                                                       quoted(testing::dtrain_binary()),
+                                                       quoted(dir() / "bert"), quoted(dir() / "val.en")));
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.output.find("not a translation model"), std::string::npos) << result.output;
 }
@@ -314,19 +321,21 @@ TEST_F(Translation, FollowsSeq2SeqTrainerStepByStep) {
   // 0.5-0.7: max_grad_norm 0.6 clips about 30 of the 50 steps.
   constexpr double kMaxGradNorm = 0.6;
   const fs::path init = dir() / "trainer-parity-init";
-  const CommandResult drawn =
-      run_command(reference(fmt::format("random-model {} {} 3 trainable", quoted(dir() / "tokenizer"), quoted(init))));
+  const CommandResult drawn = run_command(
+      reference(fmt::format("random-model {} {} 3 trainable", quoted(dir() / "tokenizer"), quoted(init))));
   ASSERT_EQ(drawn.exit_code, 0) << drawn.output;
   const std::string arguments = fmt::format(
-      " --learning_rate 5e-4 --lr_scheduler_type linear --warmup_steps 0.1 --weight_decay 0.01 --max_grad_norm {}"
+      " --learning_rate 5e-4 --lr_scheduler_type linear --warmup_steps 0.1 --weight_decay 0.01 "
+      "--max_grad_norm {}"
       " --max_steps 50 --logging_steps 1 --seed 42 --disable_tqdm true --per_device_train_batch_size 8"
       " --gradient_accumulation_steps 2 --label_smoothing_factor 0.1",
       kMaxGradNorm);
   const fs::path trainer_out = dir() / "seq2seq-trainer";
-  const CommandResult trainer = run_command(
-      "OMP_NUM_THREADS=1 " +
-      reference(fmt::format("seq2seq-trainer {} {} {}", quoted(init), quoted(dir() / "train.h5"), quoted(trainer_out))) +
-      arguments);
+  const CommandResult trainer =
+      run_command("OMP_NUM_THREADS=1 " +
+                  reference(fmt::format("seq2seq-trainer {} {} {}", quoted(init), quoted(dir() / "train.h5"),
+                                        quoted(trainer_out))) +
+                  arguments);
   ASSERT_EQ(trainer.exit_code, 0) << trainer.output;
   const fs::path ours_out = dir() / "seq2seq-dtrain";
   const std::string command = fmt::format(
@@ -354,10 +363,11 @@ TEST_F(Translation, FollowsSeq2SeqTrainerStepByStep) {
   for (size_t i = 0; i < expected.size(); ++i) {
     for (const char* key : {"loss", "grad_norm", "learning_rate"}) {
       const double a = actual[i][key].get<double>(), b = expected[i][key].get<double>();
-      EXPECT_LE(std::abs(a - b), 1e-4 * std::abs(b) + 1e-12) << "step " << i + 1 << ": " << key << " " << a
-                                                             << " vs Seq2SeqTrainer " << b;
+      EXPECT_LE(std::abs(a - b), 1e-4 * std::abs(b) + 1e-12)
+          << "step " << i + 1 << ": " << key << " " << a << " vs Seq2SeqTrainer " << b;
     }
-    EXPECT_NEAR(actual[i]["epoch"].get<double>(), expected[i]["epoch"].get<double>(), 1e-9) << "step " << i + 1;
+    EXPECT_NEAR(actual[i]["epoch"].get<double>(), expected[i]["epoch"].get<double>(), 1e-9)
+        << "step " << i + 1;
     clipped += expected[i]["grad_norm"].get<double>() > kMaxGradNorm;
   }
   // The comparison covers the warmup, the decay, clipped and unclipped steps.
@@ -366,13 +376,16 @@ TEST_F(Translation, FollowsSeq2SeqTrainerStepByStep) {
   EXPECT_LT(clipped, static_cast<int>(expected.size()));
 
   // The final weights agree within 1e-4, and training moved them by over 100 times that.
-  const model::SafetensorsFile trained(trainer_out / "model.safetensors"), ours_model(ours_out / "model.safetensors"),
-      initial(init / "model.safetensors");
+  const model::SafetensorsFile trained(trainer_out / "model.safetensors"),
+      ours_model(ours_out / "model.safetensors"), initial(init / "model.safetensors");
   const auto max_difference = [](const model::TensorView& view, const model::SafetensorsFile& other) {
     const model::TensorView* match = other.find(view.name);
     EXPECT_NE(match, nullptr) << view.name;
     if (match == nullptr) return 0.0;
-    return (model::to_tensor(view, at::kDouble) - model::to_tensor(*match, at::kDouble)).abs().max().item<double>();
+    return (model::to_tensor(view, at::kDouble) - model::to_tensor(*match, at::kDouble))
+        .abs()
+        .max()
+        .item<double>();
   };
   ASSERT_EQ(trained.tensors().size(), ours_model.tensors().size());
   double moved = 0;

@@ -196,18 +196,20 @@ TEST(RunConfig, Seq2SeqTrainingArgumentsHaveTheirDefaultsAndRanges) {
   EXPECT_FALSE(defaults.generation_max_length.has_value());
   EXPECT_FALSE(defaults.generation_num_beams.has_value());
   EXPECT_DOUBLE_EQ(defaults.label_smoothing_factor, 0.0);
-  const auto set = RunConfig::load(dir / "c.yaml", {"--predict_with_generate", "true", "--generation_max_length",
-                                                     "64", "--generation_num_beams", "4",
-                                                     "--label_smoothing_factor", "0.1"})
-                       .training;
+  const auto set =
+      RunConfig::load(dir / "c.yaml", {"--predict_with_generate", "true", "--generation_max_length", "64",
+                                       "--generation_num_beams", "4", "--label_smoothing_factor", "0.1"})
+          .training;
   EXPECT_TRUE(set.predict_with_generate);
   EXPECT_EQ(set.generation_max_length, 64);
   EXPECT_EQ(set.generation_num_beams, 4);
   EXPECT_DOUBLE_EQ(set.label_smoothing_factor, 0.1);
-  EXPECT_NE(expect_error(kMinimal, {"--label_smoothing_factor", "1"}).find("label_smoothing_factor must be in [0, 1)"),
+  EXPECT_NE(expect_error(kMinimal, {"--label_smoothing_factor", "1"})
+                .find("label_smoothing_factor must be in [0, 1)"),
             std::string::npos);
-  EXPECT_NE(expect_error(kMinimal, {"--generation_max_length", "1"}).find("generation_max_length must be >= 2"),
-            std::string::npos);
+  EXPECT_NE(
+      expect_error(kMinimal, {"--generation_max_length", "1"}).find("generation_max_length must be >= 2"),
+      std::string::npos);
   EXPECT_NE(expect_error(kMinimal, {"--generation_num_beams", "0"}).find("generation_num_beams must be >= 1"),
             std::string::npos);
 }

@@ -17,7 +17,8 @@
 namespace dtrain::tasks::translation {
 namespace {
 
-at::Tensor to_tensor(const std::vector<int64_t>& values, int64_t rows, int64_t columns, const c10::Device& device) {
+at::Tensor to_tensor(const std::vector<int64_t>& values, int64_t rows, int64_t columns,
+                     const c10::Device& device) {
   // from_blob does not copy: the batch outlives the forward pass.
   return at::from_blob(const_cast<int64_t*>(values.data()), {rows, columns}, at::kLong).to(device);
 }
@@ -40,12 +41,15 @@ std::vector<double> local_pass(model::MarianMTModelImpl& model, const data::Data
   while (auto loaded = loader.next()) {
     const data::Batch& batch = loaded->batch;
     const at::Tensor input_ids = to_tensor(batch.input_ids, batch.batch_size, batch.seq_len, device);
-    const at::Tensor attention_mask = to_tensor(batch.attention_mask, batch.batch_size, batch.seq_len, device);
+    const at::Tensor attention_mask =
+        to_tensor(batch.attention_mask, batch.batch_size, batch.seq_len, device);
     if (pass.compute_loss) {
-      const at::Tensor logits = model.forward(
-          input_ids, attention_mask, to_tensor(batch.decoder_input_ids, batch.batch_size, batch.target_len, device));
+      const at::Tensor logits =
+          model.forward(input_ids, attention_mask,
+                        to_tensor(batch.decoder_input_ids, batch.batch_size, batch.target_len, device));
       const model::TokenLoss loss = model::token_cross_entropy(
-          logits, to_tensor(batch.labels, batch.batch_size, batch.target_len, device), pass.label_smoothing_factor);
+          logits, to_tensor(batch.labels, batch.batch_size, batch.target_len, device),
+          pass.label_smoothing_factor);
       losses.push_back(loss.sum.item<double>());
       losses.push_back(static_cast<double>(batch.num_target_tokens));
     } else {

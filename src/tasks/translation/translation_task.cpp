@@ -29,14 +29,16 @@ fs::path source_name(const ModelSource& source) {
   return source.folder.empty() ? fs::path("model.config") : source.folder;
 }
 
-at::Tensor to_tensor(const std::vector<int64_t>& values, int64_t rows, int64_t columns, const c10::Device& device) {
+at::Tensor to_tensor(const std::vector<int64_t>& values, int64_t rows, int64_t columns,
+                     const c10::Device& device) {
   return at::from_blob(const_cast<int64_t*>(values.data()), {rows, columns}, at::kLong).to(device);
 }
 
 // The generation settings of an evaluation: the model's generation config, with Seq2SeqTrainingArguments'
 // generation_max_length and generation_num_beams on top when set (as Seq2SeqTrainer passes them to
 // generate()).
-model::GenerationConfig generation_config(const model::MarianMTModelImpl& model, const EvaluationOptions& options) {
+model::GenerationConfig generation_config(const model::MarianMTModelImpl& model,
+                                          const EvaluationOptions& options) {
   model::GenerationConfig config = model.generation_config();
   if (options.generation_max_length) config.max_length = *options.generation_max_length;
   if (options.generation_num_beams) config.num_beams = *options.generation_num_beams;
@@ -51,7 +53,8 @@ std::vector<int32_t> as_token_ids(const std::vector<int64_t>& ids) {
 
 model::MarianConfig model_config(const TaskSetup& setup) {
   if (!setup.model.folder.empty()) return model::read_marian_config(setup.model.folder);
-  DTRAIN_CHECK(setup.model.config.is_object(), "model.config: expected the config.json fields of a Marian model");
+  DTRAIN_CHECK(setup.model.config.is_object(),
+               "model.config: expected the config.json fields of a Marian model");
   nlohmann::json fields = setup.model.config;
   // The dataset's tokenizer fixes the vocabulary fields; a config may leave them out.
   const data::DatasetInfo& info = setup.dataset.info();
@@ -74,13 +77,16 @@ model::MarianConfig model_config(const TaskSetup& setup) {
 }
 
 TranslationTask::TranslationTask(const TaskSetup& setup)
-    : source_(source_name(setup.model)), device_(setup.device), label_smoothing_factor_(setup.label_smoothing_factor) {
+    : source_(source_name(setup.model)),
+      device_(setup.device),
+      label_smoothing_factor_(setup.label_smoothing_factor) {
   if (setup.model.folder.empty()) {
     model_ = model::MarianMTModel(model_config(setup), setup.seed);
   } else {
     model_ = model::load_marian_mt_model(setup.model.folder);
   }
-  check_dataset(setup.dataset, setup.purpose == Purpose::kTraining ? DatasetRole::kTraining : DatasetRole::kPrediction);
+  check_dataset(setup.dataset,
+                setup.purpose == Purpose::kTraining ? DatasetRole::kTraining : DatasetRole::kPrediction);
   model_->to(device_);
 }
 
@@ -88,25 +94,29 @@ void TranslationTask::check_dataset(const data::DatasetReader& dataset, DatasetR
   const data::DatasetInfo& info = dataset.info();
   const std::string where = dataset.path().string();
   const model::MarianConfig& config = model_->config();
-  DTRAIN_CHECK(info.task == data::TaskType::translation, "{}: a {} dataset, but {} is a translation model", where,
-               data::task_name(info.task), source_.string());
-  DTRAIN_CHECK(info.vocab_size == config.vocab_size && info.target_vocab_size == config.target_vocab_size(),
-               "{}: tokenized with vocabularies of {} (source) and {} (target) tokens, but the model in {} has {} "
-               "and {}: prepare the data with the model's tokenizer",
-               where, info.vocab_size, info.target_vocab_size, source_.string(), config.vocab_size,
-               config.target_vocab_size());
-  DTRAIN_CHECK(info.decoder_start_token_id == config.decoder_start_token_id && info.pad_id == config.pad_token_id,
-               "{}: pad id {} and decoder start {} differ from the model's ({} and {} in {})", where, info.pad_id,
-               info.decoder_start_token_id, config.pad_token_id, config.decoder_start_token_id, source_.string());
+  DTRAIN_CHECK(info.task == data::TaskType::translation, "{}: a {} dataset, but {} is a translation model",
+               where, data::task_name(info.task), source_.string());
+  DTRAIN_CHECK(
+      info.vocab_size == config.vocab_size && info.target_vocab_size == config.target_vocab_size(),
+      "{}: tokenized with vocabularies of {} (source) and {} (target) tokens, but the model in {} has {} "
+      "and {}: prepare the data with the model's tokenizer",
+      where, info.vocab_size, info.target_vocab_size, source_.string(), config.vocab_size,
+      config.target_vocab_size());
+  DTRAIN_CHECK(
+      info.decoder_start_token_id == config.decoder_start_token_id && info.pad_id == config.pad_token_id,
+      "{}: pad id {} and decoder start {} differ from the model's ({} and {} in {})", where, info.pad_id,
+      info.decoder_start_token_id, config.pad_token_id, config.decoder_start_token_id, source_.string());
   DTRAIN_CHECK(info.max_length <= config.max_position_embeddings &&
                    info.max_target_length <= config.max_position_embeddings,
-               "{}: up to {} source and {} target tokens per sample, but the model in {} has {} positions", where,
-               info.max_length, info.max_target_length, source_.string(), config.max_position_embeddings);
+               "{}: up to {} source and {} target tokens per sample, but the model in {} has {} positions",
+               where, info.max_length, info.max_target_length, source_.string(),
+               config.max_position_embeddings);
   if (!source_.empty() && data::is_tokenizer_folder(source_)) {
     const auto tokenizer = data::load_tokenizer(source_);
     DTRAIN_CHECK(tokenizer->vocab_sha256() == info.vocab_sha256,
-                 "{}: tokenized with another vocabulary than the tokenizer of {} (vocab sha256 {} vs {})", where,
-                 source_.string(), info.vocab_sha256.substr(0, 12), tokenizer->vocab_sha256().substr(0, 12));
+                 "{}: tokenized with another vocabulary than the tokenizer of {} (vocab sha256 {} vs {})",
+                 where, source_.string(), info.vocab_sha256.substr(0, 12),
+                 tokenizer->vocab_sha256().substr(0, 12));
   }
 }
 
@@ -149,7 +159,8 @@ nlohmann::json TranslationTask::evaluate(const data::DatasetReader& dataset, dis
   if (comm.rank() != 0) return nlohmann::json::object();
 
   nlohmann::json metrics;
-  metrics["eval_loss"] = result.target_tokens > 0 ? result.loss_sum / static_cast<double>(result.target_tokens) : 0.0;
+  metrics["eval_loss"] =
+      result.target_tokens > 0 ? result.loss_sum / static_cast<double>(result.target_tokens) : 0.0;
   if (decoder) {
     // As the Hugging Face course's compute_metrics: predictions and labels (-100 as pad) decoded
     // without special tokens.
@@ -159,10 +170,10 @@ nlohmann::json TranslationTask::evaluate(const data::DatasetReader& dataset, dis
     for (size_t i = 0; i < indices.size(); ++i) indices[i] = static_cast<int64_t>(i);
     const data::SampleBlock block = dataset.read(indices);
     for (size_t i = 0; i < indices.size(); ++i) {
-      references.push_back(decoder->decode(
-          std::vector<int32_t>(block.label_ids.begin() + block.label_starts[i],
-                               block.label_ids.begin() + block.label_starts[i + 1]),
-          true));
+      references.push_back(
+          decoder->decode(std::vector<int32_t>(block.label_ids.begin() + block.label_starts[i],
+                                               block.label_ids.begin() + block.label_starts[i + 1]),
+                          true));
     }
     const nlohmann::json scores =
         metrics::translation_metrics(predictions, references, result.generated, dataset.info().pad_id);
