@@ -139,22 +139,11 @@ std::pair<std::size_t, std::size_t> longest_first_lengths(std::size_t length_a, 
   return {std::min(keep_a, length_a), std::min(keep_b, length_b)};
 }
 
-// The Rust WordPiece decoder's `cleanup`, applied to each decoded token.
+// The Rust WordPiece decoder's `cleanup`, applied to each decoded token: transformers'
+// clean_up_tokenization plus " do not" -> " don't" (no other rule matches what either side writes,
+// so the order does not matter).
 std::string cleanup_wordpiece(std::string text) {
-  for (const auto& [from, to] : {std::pair<const char*, const char*>{" .", "."},
-                                 {" ?", "?"},
-                                 {" !", "!"},
-                                 {" ,", ","},
-                                 {" ' ", "'"},
-                                 {" n't", "n't"},
-                                 {" 'm", "'m"},
-                                 {" do not", " don't"},
-                                 {" 's", "'s"},
-                                 {" 've", "'ve"},
-                                 {" 're", "'re"}}) {
-    text = replace_all(std::move(text), from, to);
-  }
-  return text;
+  return clean_up_tokenization(replace_all(std::move(text), " do not", " don't"));
 }
 
 // Reads an optional JSON file of the tokenizer folder and applies it; errors name the file.
