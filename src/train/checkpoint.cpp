@@ -16,7 +16,6 @@
 #include "common/error.h"
 #include "common/fault_injection.h"
 #include "common/sha256.h"
-#include "data/tokenizers/bert_tokenizer.h"
 #include "data/tokenizers/tokenizer.h"
 #include "model/hf/safetensors.h"
 #include "tasks/task.h"
@@ -136,14 +135,8 @@ void copy_tokenizer_files(const fs::path& tokenizer_folder, const fs::path& dest
   const std::unique_ptr<data::Tokenizer> tokenizer = data::load_tokenizer(tokenizer_folder);
   for (const std::string& name : tokenizer->model_files())
     copy_file_atomically(tokenizer_folder / name, destination / name);
-  // A BERT tokenizer folder may be a bare vocab.txt (prepare-synthetic's): without these two files
-  // AutoTokenizer would fall back to its own defaults instead of tokenizing as the data was prepared.
-  const auto* bert = dynamic_cast<const data::BertTokenizer*>(tokenizer.get());
-  if (!bert) return;
-  if (!fs::is_regular_file(tokenizer_folder / "tokenizer_config.json"))
-    write_text_atomically(destination / "tokenizer_config.json", bert->settings().hf_tokenizer_config());
-  if (!fs::is_regular_file(tokenizer_folder / "special_tokens_map.json"))
-    write_text_atomically(destination / "special_tokens_map.json", bert->settings().hf_special_tokens_map());
+  for (const auto& [name, contents] : tokenizer->generated_model_files())
+    write_text_atomically(destination / name, contents);
 }
 
 namespace {

@@ -353,4 +353,15 @@ SpecialTokenIds BertTokenizer::special_ids() const {
   return ids;
 }
 
+std::map<std::string, std::string> BertTokenizer::generated_model_files() const {
+  const auto present = [&](const std::string& name) {
+    return std::find(model_files_.begin(), model_files_.end(), name) != model_files_.end();
+  };
+  std::map<std::string, std::string> files;
+  if (!present("tokenizer_config.json")) files["tokenizer_config.json"] = settings_.hf_tokenizer_config();
+  if (!present("special_tokens_map.json"))
+    files["special_tokens_map.json"] = settings_.hf_special_tokens_map();
+  return files;
+}
+
 }  // namespace dtrain::data

@@ -83,6 +83,9 @@ class BertTokenizer : public Tokenizer {
   // vocab.txt, tokenizer_config.json, tokenizer.json and special_tokens_map.json, those present in
   // the folder it was loaded from (none for a tokenizer built in memory).
   std::vector<std::string> model_files() const override { return model_files_; }
+  // A bare vocab.txt (prepare-synthetic's) gets tokenizer_config.json and special_tokens_map.json:
+  // without them AutoTokenizer would fall back to its own defaults.
+  std::map<std::string, std::string> generated_model_files() const override;
 
   int vocab_size() const override { return static_cast<int>(vocab_.size()); }
   int32_t pad_id() const { return pad_id_; }

@@ -6,6 +6,7 @@
 // Implementations are immutable after loading and safe to call from several threads.
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,9 @@ class Tokenizer {
   // Names of the files of the folder that make a model folder loadable with Hugging Face's
   // AutoTokenizer (the ones present).
   virtual std::vector<std::string> model_files() const = 0;
+  // Files (name -> contents) a model folder needs beside model_files() for AutoTokenizer to tokenize
+  // as this tokenizer does, written from its settings where the folder lacks them. None by default.
+  virtual std::map<std::string, std::string> generated_model_files() const { return {}; }
 };
 
 // Loads a Hugging Face tokenizer folder, detecting its type: Marian when it has source.spm or
