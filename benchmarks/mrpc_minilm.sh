@@ -82,8 +82,8 @@ run() {
   esac
   end=$(date +%s.%N)
   [ "$status" -eq 0 ] || fail "$setting seed $seed failed (exit $status): see $out/stdout.log"
-  printf '{"setting": "%s", "seed": %s, "wall_seconds": %s, "load_before": %s, "load_after": %s}\n' \
-    "$setting" "$seed" "$(echo "$end - $start" | bc)" "$load_before" "$(loadavg)" >>"$work/runs.jsonl"
+  printf '{"setting": "%s", "seed": %s, "threads": %s, "wall_seconds": %s, "load_before": %s, "load_after": %s}\n' \
+    "$setting" "$seed" "$threads" "$(echo "$end - $start" | bc)" "$load_before" "$(loadavg)" >>"$work/runs.jsonl"
   touch "$out/done"
 }
 
