@@ -6,10 +6,6 @@
 
 namespace dtrain::model {
 
-namespace {
-constexpr int64_t kIgnoreIndex = -100;
-}
-
 TokenLoss token_cross_entropy(const at::Tensor& logits, const at::Tensor& labels, double label_smoothing) {
   DTRAIN_CHECK(logits.dim() == labels.dim() + 1 && logits.sizes().slice(0, labels.dim()) == labels.sizes(),
                "token_cross_entropy: logits must be labels' shape plus a vocabulary dimension");

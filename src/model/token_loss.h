@@ -4,7 +4,12 @@
 // ranks) instead of averaging per micro-batch.
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
+
 namespace dtrain::model {
+
+// The label of a position without a target (padding), as Hugging Face's -100.
+inline constexpr int64_t kIgnoreIndex = -100;
 
 struct TokenLoss {
   at::Tensor sum;          // float scalar: summed over the counted tokens

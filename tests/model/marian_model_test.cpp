@@ -1,5 +1,5 @@
 // MarianConfig and GenerationConfig files, Marian folders (round trip, errors), the position table,
-// and incremental decoding against the full decoder pass.
+// incremental decoding against the full decoder pass, and the packed token loss against the padded one.
 #include "model/marian/marian_model.h"
 
 #include <ATen/ATen.h>
@@ -13,6 +13,7 @@
 #include "model/hf/safetensors.h"
 #include "model/marian/marian_checkpoint.h"
 #include "model/tensor_files.h"
+#include "model/token_loss.h"
 #include "support/error_matchers.h"
 #include "support/test_support.h"
 
@@ -315,6 +316,44 @@ TEST(MarianDecoding, IncrementalStepsMatchTheFullPass) {
     state->select(order, kept);
     rows = rows.index_select(0, order);
     history = history.index_select(0, order);
+  }
+}
+
+// token_loss runs the layers on real tokens only and projects only labelled positions; it must equal the
+// loss of the full padded logits, gradients included, with a label masked inside a row (-100 before
+// the row's last label, as a user's labels may have) and rows of very different lengths.
+TEST(MarianTokenLoss, PackedEqualsTheLossOfThePaddedLogits) {
+  MarianConfig config = tiny_config();
+  config.dropout = 0.0;
+  at::Generator generator = at::detail::createCPUGenerator(11);
+  const at::Tensor input_ids = at::randint(1, 29, {3, 9}, generator, at::kLong);
+  at::Tensor mask = at::ones({3, 9}, at::kLong);
+  mask[1].narrow(0, 2, 7).fill_(0);
+  mask[2].narrow(0, 6, 3).fill_(0);
+  at::Tensor labels = at::randint(0, 29, {3, 8}, generator, at::kLong);
+  labels[0].narrow(0, 5, 3).fill_(kIgnoreIndex);
+  labels[1][2] = kIgnoreIndex;  // inside the row
+  labels[2].narrow(0, 1, 7).fill_(kIgnoreIndex);
+  const at::Tensor decoder_input_ids =
+      shift_tokens_right(labels, config.pad_token_id, config.decoder_start_token_id);
+  for (const double smoothing : {0.0, 0.1}) {
+    MarianMTModel padded(config, /*seed=*/5);
+    MarianMTModel packed(config, /*seed=*/5);
+    const TokenLoss expected =
+        token_cross_entropy(padded->forward(input_ids, mask, decoder_input_ids), labels, smoothing);
+    const TokenLoss actual = packed->token_loss(input_ids, mask, decoder_input_ids, labels, smoothing);
+    EXPECT_EQ(actual.token_count.item<int64_t>(), expected.token_count.item<int64_t>());
+    EXPECT_NEAR(actual.sum.item<double>(), expected.sum.item<double>(), 1e-5 * expected.sum.item<double>());
+    expected.sum.backward();
+    actual.sum.backward();
+    const auto expected_parameters = padded->named_parameters();
+    for (const auto& parameter : packed->named_parameters()) {
+      const at::Tensor& want = expected_parameters[parameter.key()].grad();
+      ASSERT_TRUE(want.defined() && parameter.value().grad().defined()) << parameter.key();
+      EXPECT_LE((parameter.value().grad() - want).abs().max().item<double>(),
+                1e-5 * std::max(1.0, want.abs().max().item<double>()))
+          << parameter.key() << ", label smoothing " << smoothing;
+    }
   }
 }
 

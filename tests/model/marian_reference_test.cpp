@@ -142,8 +142,11 @@ ForwardResult run_dtrain(const ForwardCase& c, const fs::path& folder) {
   ForwardResult result;
   const at::Tensor logits = model->forward(batch.input_ids, batch.attention_mask, batch.decoder_input_ids);
   result.logits = logits.detach();
-  const TokenLoss loss = token_cross_entropy(logits, batch.labels);
-  const TokenLoss smoothed = token_cross_entropy(logits, batch.labels, c.label_smoothing);
+  // The losses and gradients come from token_loss, which projects only the labelled positions.
+  const TokenLoss loss =
+      model->token_loss(batch.input_ids, batch.attention_mask, batch.decoder_input_ids, batch.labels, 0.0);
+  const TokenLoss smoothed = model->token_loss(batch.input_ids, batch.attention_mask, batch.decoder_input_ids,
+                                               batch.labels, c.label_smoothing);
   const double count = loss.token_count.item<double>();
   result.loss = loss.sum.item<double>() / count;
   result.smoothed_loss = smoothed.sum.item<double>() / smoothed.token_count.item<double>();

@@ -58,12 +58,14 @@ BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& config)
   value_ = register_module("value", torch::nn::Linear(config.hidden_size, config.hidden_size));
 }
 
-at::Tensor BertSelfAttentionImpl::forward(const at::Tensor& hidden, const at::Tensor& attention_bias) {
-  const int64_t seq_length = hidden.size(0);
-  const int64_t batch_size = hidden.size(1);
-  // [seq, batch, heads*head] -> [batch*heads, seq, head]: a view whose row stride the GEMMs accept.
+at::Tensor BertSelfAttentionImpl::forward(const at::Tensor& hidden, const at::Tensor& attention_bias,
+                                          const TokenPacking& packing) {
+  const int64_t seq_length = packing.seq_length();
+  const int64_t batch_size = packing.batch_size();
+  // Packed projection -> [seq, batch, heads*head] -> [batch*heads, seq, head]: a view whose row stride
+  // the GEMMs accept.
   const auto split_heads = [&](const at::Tensor& projected) {
-    return projected.view({seq_length, batch_size * num_heads_, head_size_}).transpose(0, 1);
+    return packing.unpack(projected).view({seq_length, batch_size * num_heads_, head_size_}).transpose(0, 1);
   };
   const at::Tensor query = split_heads(query_->forward(hidden));
   const at::Tensor key = split_heads(key_->forward(hidden));
@@ -72,7 +74,8 @@ at::Tensor BertSelfAttentionImpl::forward(const at::Tensor& hidden, const at::Te
   const at::Tensor scores = at::baddbmm(attention_bias, query, key.transpose(1, 2), /*beta=*/1.0,
                                         /*alpha=*/1.0 / std::sqrt(static_cast<double>(head_size_)));
   const at::Tensor probs = at::dropout(at::softmax(scores, -1), dropout_, is_training());
-  return at::bmm(probs, value).transpose(0, 1).reshape({seq_length, batch_size, num_heads_ * head_size_});
+  return packing.pack(
+      at::bmm(probs, value).transpose(0, 1).reshape({seq_length, batch_size, num_heads_ * head_size_}));
 }
 
 BertResidualOutputImpl::BertResidualOutputImpl(const BertConfig& config, int64_t input_size)
@@ -90,8 +93,9 @@ BertAttentionImpl::BertAttentionImpl(const BertConfig& config) {
   output_ = register_module("output", BertResidualOutput(config, config.hidden_size));
 }
 
-at::Tensor BertAttentionImpl::forward(const at::Tensor& hidden, const at::Tensor& attention_bias) {
-  return output_->forward(self_->forward(hidden, attention_bias), hidden);
+at::Tensor BertAttentionImpl::forward(const at::Tensor& hidden, const at::Tensor& attention_bias,
+                                      const TokenPacking& packing) {
+  return output_->forward(self_->forward(hidden, attention_bias, packing), hidden);
 }
 
 BertIntermediateImpl::BertIntermediateImpl(const BertConfig& config) : activation_(activation_of(config)) {
@@ -108,8 +112,9 @@ BertLayerImpl::BertLayerImpl(const BertConfig& config) {
   output_ = register_module("output", BertResidualOutput(config, config.intermediate_size));
 }
 
-at::Tensor BertLayerImpl::forward(const at::Tensor& hidden, const at::Tensor& attention_bias) {
-  const at::Tensor attended = attention_->forward(hidden, attention_bias);
+at::Tensor BertLayerImpl::forward(const at::Tensor& hidden, const at::Tensor& attention_bias,
+                                  const TokenPacking& packing) {
+  const at::Tensor attended = attention_->forward(hidden, attention_bias, packing);
   return output_->forward(intermediate_->forward(attended), attended);
 }
 
@@ -118,9 +123,11 @@ BertEncoderImpl::BertEncoderImpl(const BertConfig& config) {
   for (int64_t index = 0; index < config.num_hidden_layers; ++index) layers_->push_back(BertLayer(config));
 }
 
-at::Tensor BertEncoderImpl::forward(const at::Tensor& hidden, const at::Tensor& attention_bias) {
+at::Tensor BertEncoderImpl::forward(const at::Tensor& hidden, const at::Tensor& attention_bias,
+                                    const TokenPacking& packing) {
   at::Tensor state = hidden;
-  for (const auto& layer : *layers_) state = layer->as<BertLayerImpl>()->forward(state, attention_bias);
+  for (const auto& layer : *layers_)
+    state = layer->as<BertLayerImpl>()->forward(state, attention_bias, packing);
   return state;
 }
 
@@ -151,8 +158,9 @@ BertModelOutput BertModelImpl::forward(const at::Tensor& input_ids, const at::Te
   const at::Tensor mask = attention_mask.defined() ? attention_mask : at::ones_like(input_ids);
 
   const at::Tensor embedded = embeddings_->forward(input_ids, token_types);
-  const at::Tensor encoded =
-      encoder_->forward(embedded, make_attention_bias(mask, num_heads_, embedded.scalar_type()));
+  const TokenPacking packing(attention_mask, input_ids.size(1), input_ids.size(0));
+  const at::Tensor encoded = packing.unpack(encoder_->forward(
+      packing.pack(embedded), make_attention_bias(mask, num_heads_, embedded.scalar_type()), packing));
   return {encoded.transpose(0, 1), pooler_->forward(encoded)};
 }
 

@@ -4,10 +4,12 @@
 // bert.encoder.layer.0.attention.self.query.weight, ..., classifier.weight); no buffers are registered
 // (HF's position_ids/token_type_ids buffers are recomputed), so named_parameters() is the whole state.
 //
-// Layout: the embeddings, layers and encoder work sequence-first, [seq, batch, hidden]. With that layout
-// splitting the hidden dimension into heads is a strided view ([seq, batch*heads, head] transposed to
-// [batch*heads, seq, head]) that the batched GEMMs read directly, so attention copies no q/k/v tensors.
-// BertModel and BertForSequenceClassification take and return batch-first tensors like Hugging Face.
+// Layout: the embeddings work sequence-first, [seq, batch, hidden]; the layers take the real tokens
+// only, packed [tokens, hidden] (model/token_packing.h), so no dense layer computes padding, and attention
+// unpacks its projections to [seq, batch, hidden], where splitting the hidden dimension into heads is a
+// strided view ([seq, batch*heads, head] transposed to [batch*heads, seq, head]) that the batched GEMMs
+// read directly. BertModel and BertForSequenceClassification take and return batch-first tensors like
+// Hugging Face; the sequence output is zero at padding positions.
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -22,6 +24,7 @@
 #include "model/activation.h"
 #include "model/attention_bias.h"
 #include "model/bert/bert_config.h"
+#include "model/token_packing.h"
 
 namespace dtrain::model {
 
@@ -45,9 +48,9 @@ TORCH_MODULE(BertEmbeddings);
 class BertSelfAttentionImpl : public torch::nn::Module {
  public:
   explicit BertSelfAttentionImpl(const BertConfig& config);
-  // hidden: [seq, batch, hidden]; attention_bias: additive [batch*heads, 1, seq] from
-  // make_attention_bias. Returns the per-head contexts concatenated, [seq, batch, hidden].
-  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& attention_bias);
+  // hidden: packed [tokens, hidden]; attention_bias: additive [batch*heads, 1, seq] from
+  // make_attention_bias. Returns the per-head contexts concatenated, packed [tokens, hidden].
+  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& attention_bias, const TokenPacking& packing);
 
  private:
   torch::nn::Linear query_{nullptr};
@@ -76,7 +79,7 @@ TORCH_MODULE(BertResidualOutput);
 class BertAttentionImpl : public torch::nn::Module {
  public:
   explicit BertAttentionImpl(const BertConfig& config);
-  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& attention_bias);
+  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& attention_bias, const TokenPacking& packing);
 
  private:
   BertSelfAttention self_{nullptr};
@@ -99,7 +102,7 @@ TORCH_MODULE(BertIntermediate);
 class BertLayerImpl : public torch::nn::Module {
  public:
   explicit BertLayerImpl(const BertConfig& config);
-  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& attention_bias);
+  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& attention_bias, const TokenPacking& packing);
 
  private:
   BertAttention attention_{nullptr};
@@ -111,7 +114,8 @@ TORCH_MODULE(BertLayer);
 class BertEncoderImpl : public torch::nn::Module {
  public:
   explicit BertEncoderImpl(const BertConfig& config);
-  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& attention_bias);
+  // hidden: packed [tokens, hidden] -> packed [tokens, hidden].
+  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& attention_bias, const TokenPacking& packing);
 
  private:
   torch::nn::ModuleList layers_{nullptr};

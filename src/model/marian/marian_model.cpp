@@ -94,23 +94,26 @@ MarianAttentionImpl::MarianAttentionImpl(int64_t d_model, int64_t heads, double 
   out_proj = register_module("out_proj", torch::nn::Linear(d_model, d_model));
 }
 
-at::Tensor MarianAttentionImpl::forward(const at::Tensor& query_input, const at::Tensor& key_value_input,
-                                        const at::Tensor& bias) {
-  const int64_t target_length = query_input.size(0);
-  const int64_t source_length = key_value_input.size(0);
-  const int64_t batch_size = query_input.size(1);
-  // [seq, batch, heads*head] -> [batch*heads, seq, head]: a view the batched GEMMs read directly.
-  const auto split_heads = [&](const at::Tensor& projected, int64_t length) {
-    return projected.view({length, batch_size * num_heads, head_dim}).transpose(0, 1);
+at::Tensor MarianAttentionImpl::forward(const at::Tensor& query_input, const TokenPacking& query_packing,
+                                        const at::Tensor& key_value_input,
+                                        const TokenPacking& key_value_packing, const at::Tensor& bias) {
+  const int64_t target_length = query_packing.seq_length();
+  const int64_t batch_size = query_packing.batch_size();
+  // Packed rows -> [seq, batch, heads*head] -> [batch*heads, seq, head]: a view the batched GEMMs read
+  // directly.
+  const auto split_heads = [&](const at::Tensor& projected, const TokenPacking& packing) {
+    return packing.unpack(projected)
+        .view({packing.seq_length(), batch_size * num_heads, head_dim})
+        .transpose(0, 1);
   };
-  const at::Tensor query = split_heads(q_proj->forward(query_input), target_length);
-  const at::Tensor key = split_heads(k_proj->forward(key_value_input), source_length);
-  const at::Tensor value = split_heads(v_proj->forward(key_value_input), source_length);
+  const at::Tensor query = split_heads(q_proj->forward(query_input), query_packing);
+  const at::Tensor key = split_heads(k_proj->forward(key_value_input), key_value_packing);
+  const at::Tensor value = split_heads(v_proj->forward(key_value_input), key_value_packing);
   const at::Tensor scores = at::baddbmm(bias, query, key.transpose(1, 2), /*beta=*/1.0, /*alpha=*/scaling);
   const at::Tensor probs = at::dropout(at::softmax(scores, -1), dropout, is_training());
   const at::Tensor context =
       at::bmm(probs, value).transpose(0, 1).reshape({target_length, batch_size, num_heads * head_dim});
-  return out_proj->forward(context);
+  return out_proj->forward(query_packing.pack(context));
 }
 
 MarianEncoderLayerImpl::MarianEncoderLayerImpl(const MarianConfig& config)
@@ -125,10 +128,11 @@ MarianEncoderLayerImpl::MarianEncoderLayerImpl(const MarianConfig& config)
   final_layer_norm_ = register_module("final_layer_norm", make_layer_norm(config));
 }
 
-at::Tensor MarianEncoderLayerImpl::forward(const at::Tensor& hidden, const at::Tensor& bias) {
+at::Tensor MarianEncoderLayerImpl::forward(const at::Tensor& hidden, const at::Tensor& bias,
+                                           const TokenPacking& packing) {
   const bool training = is_training();
   at::Tensor state = self_attn_layer_norm_->forward(
-      hidden + at::dropout(self_attn_->forward(hidden, hidden, bias), dropout_, training));
+      hidden + at::dropout(self_attn_->forward(hidden, packing, hidden, packing, bias), dropout_, training));
   at::Tensor expanded =
       at::dropout(activate(activation_, fc1_->forward(state)), activation_dropout_, training);
   state = final_layer_norm_->forward(state + at::dropout(fc2_->forward(expanded), dropout_, training));
@@ -162,13 +166,19 @@ at::Tensor MarianDecoderLayerImpl::feed_forward(const at::Tensor& hidden, bool t
   return final_layer_norm_->forward(hidden + at::dropout(fc2_->forward(expanded), dropout_, training));
 }
 
-at::Tensor MarianDecoderLayerImpl::forward(const at::Tensor& hidden, const at::Tensor& self_bias,
-                                           const at::Tensor& encoder_hidden, const at::Tensor& cross_bias) {
+at::Tensor MarianDecoderLayerImpl::forward(const at::Tensor& hidden, const TokenPacking& packing,
+                                           const at::Tensor& self_bias, const at::Tensor& encoder_hidden,
+                                           const at::Tensor& cross_bias) {
   const bool training = is_training();
   at::Tensor state = self_attn_layer_norm_->forward(
-      hidden + at::dropout(self_attn_->forward(hidden, hidden, self_bias), dropout_, training));
+      hidden +
+      at::dropout(self_attn_->forward(hidden, packing, hidden, packing, self_bias), dropout_, training));
+  // The encoder output arrives padded (zeros at padding), its keys masked by cross_bias.
+  const TokenPacking source(at::Tensor(), encoder_hidden.size(0), encoder_hidden.size(1));
   state = encoder_attn_layer_norm_->forward(
-      state + at::dropout(encoder_attn_->forward(state, encoder_hidden, cross_bias), dropout_, training));
+      state +
+      at::dropout(encoder_attn_->forward(state, packing, source.pack(encoder_hidden), source, cross_bias),
+                  dropout_, training));
   return feed_forward(state, training);
 }
 
@@ -241,16 +251,18 @@ MarianEncoderImpl::MarianEncoderImpl(const MarianConfig& config, torch::nn::Embe
     layers_->push_back(MarianEncoderLayer(config));
 }
 
-at::Tensor MarianEncoderImpl::forward(const at::Tensor& input_ids, const at::Tensor& bias) {
+at::Tensor MarianEncoderImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                      const at::Tensor& bias) {
   const int64_t source_length = input_ids.size(1);
   const at::Tensor embedded = embed_tokens_->forward(input_ids.t()) * embed_scale_;
-  at::Tensor state = at::dropout(embedded + embed_positions_->forward(0, source_length).unsqueeze(1),
-                                 dropout_, is_training());
+  const TokenPacking packing(attention_mask, source_length, input_ids.size(0));
+  at::Tensor state = packing.pack(at::dropout(
+      embedded + embed_positions_->forward(0, source_length).unsqueeze(1), dropout_, is_training()));
   for (const auto& layer : *layers_) {
     if (drop_layer(layerdrop_, is_training())) continue;
-    state = layer->as<MarianEncoderLayerImpl>()->forward(state, bias);
+    state = layer->as<MarianEncoderLayerImpl>()->forward(state, bias, packing);
   }
-  return state;
+  return packing.unpack(state);
 }
 
 MarianDecoderImpl::MarianDecoderImpl(const MarianConfig& config, torch::nn::Embedding shared)
@@ -264,17 +276,20 @@ MarianDecoderImpl::MarianDecoderImpl(const MarianConfig& config, torch::nn::Embe
 }
 
 at::Tensor MarianDecoderImpl::forward(const at::Tensor& decoder_input_ids, const at::Tensor& encoder_hidden,
-                                      const at::Tensor& cross_bias) {
+                                      const at::Tensor& cross_bias, const at::Tensor& decoder_mask) {
   const int64_t target_length = decoder_input_ids.size(1);
   const at::Tensor embedded = embed_tokens_->forward(decoder_input_ids.t()) * embed_scale_;
-  at::Tensor state = at::dropout(embedded + embed_positions_->forward(0, target_length).unsqueeze(1),
-                                 dropout_, is_training());
+  // Causal attention: a position computed sees only earlier ones, all computed when the mask is a prefix.
+  const TokenPacking packing(decoder_mask, target_length, decoder_input_ids.size(0));
+  at::Tensor state = packing.pack(at::dropout(
+      embedded + embed_positions_->forward(0, target_length).unsqueeze(1), dropout_, is_training()));
   const at::Tensor causal_bias = make_causal_bias(target_length, state.scalar_type(), state.device());
   for (const auto& layer : *layers_) {
     if (drop_layer(layerdrop_, is_training())) continue;
-    state = layer->as<MarianDecoderLayerImpl>()->forward(state, causal_bias, encoder_hidden, cross_bias);
+    state =
+        layer->as<MarianDecoderLayerImpl>()->forward(state, packing, causal_bias, encoder_hidden, cross_bias);
   }
-  return state;
+  return packing.unpack(state);
 }
 
 MarianModelImpl::MarianModelImpl(const MarianConfig& config) {
@@ -315,19 +330,44 @@ at::Tensor MarianMTModelImpl::source_bias(const at::Tensor& input_ids,
 }
 
 at::Tensor MarianMTModelImpl::encode(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
-  return model_->encoder->forward(input_ids, source_bias(input_ids, attention_mask));
+  return model_->encoder->forward(input_ids, attention_mask, source_bias(input_ids, attention_mask));
 }
 
-at::Tensor MarianMTModelImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
-                                      const at::Tensor& decoder_input_ids) {
+at::Tensor MarianMTModelImpl::decode(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                     const at::Tensor& decoder_input_ids, const at::Tensor& decoder_mask) {
   DTRAIN_CHECK(decoder_input_ids.dim() == 2 && decoder_input_ids.size(0) == input_ids.size(0),
                "decoder_input_ids must be [batch, tgt] with the batch of input_ids ({})", input_ids.size(0));
   const at::Tensor encoded = encode(input_ids, attention_mask);
   const at::Tensor cross_bias =
       padding_bias(input_ids, attention_mask, config_.decoder_attention_heads, encoded.scalar_type());
-  const at::Tensor decoded = model_->decoder->forward(decoder_input_ids, encoded, cross_bias);
+  return model_->decoder->forward(decoder_input_ids, encoded, cross_bias, decoder_mask);
+}
+
+at::Tensor MarianMTModelImpl::project(const at::Tensor& states) const {
+  return at::linear(states, output_embedding()) + final_logits_bias_;
+}
+
+at::Tensor MarianMTModelImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                      const at::Tensor& decoder_input_ids) {
   // Batch-first before the vocabulary projection, so the large logits tensor comes out contiguous.
-  return at::linear(decoded.transpose(0, 1).contiguous(), output_embedding()) + final_logits_bias_;
+  return project(decode(input_ids, attention_mask, decoder_input_ids).transpose(0, 1).contiguous());
+}
+
+TokenLoss MarianMTModelImpl::token_loss(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                        const at::Tensor& decoder_input_ids, const at::Tensor& labels,
+                                        double label_smoothing) {
+  DTRAIN_CHECK(labels.sizes() == decoder_input_ids.sizes(),
+               "labels must have the shape of decoder_input_ids");
+  // The decoder computes each row up to its last label (collated labels end in -100 padding).
+  const at::Tensor labelled_mask = labels.ne(kIgnoreIndex);
+  const at::Tensor decoder_mask = labelled_mask.flip({1}).cumsum(1).flip({1}).gt(0);
+  const at::Tensor states =
+      decode(input_ids, attention_mask, decoder_input_ids, decoder_mask);  // [tgt, batch, d]
+  // Sequence-first positions, like the states; the loss is a sum, so the order of the rows is free.
+  const at::Tensor flat_labels = labels.t().reshape({-1});
+  const at::Tensor labelled = flat_labels.ne(kIgnoreIndex).nonzero().squeeze(1);
+  const at::Tensor rows = states.reshape({-1, states.size(-1)}).index_select(0, labelled);
+  return token_cross_entropy(project(rows), flat_labels.index_select(0, labelled), label_smoothing);
 }
 
 void MarianMTModelImpl::init_weights(uint64_t seed) {

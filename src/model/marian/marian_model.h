@@ -27,6 +27,8 @@
 #include "model/generation/generation_config.h"
 #include "model/generation/seq2seq_lm.h"
 #include "model/marian/marian_config.h"
+#include "model/token_loss.h"
+#include "model/token_packing.h"
 
 namespace dtrain::model {
 
@@ -51,9 +53,11 @@ TORCH_MODULE(MarianPositions);
 class MarianAttentionImpl : public torch::nn::Module {
  public:
   MarianAttentionImpl(int64_t d_model, int64_t num_heads, double dropout);
-  // query_input [tgt, batch, d]; key_value_input [src, batch, d] (the query input for self-attention);
-  // bias: additive, broadcastable to [batch*heads, tgt, src]. Returns [tgt, batch, d].
-  at::Tensor forward(const at::Tensor& query_input, const at::Tensor& key_value_input,
+  // query_input: the packed rows of [tgt, batch, d] (query_packing); key_value_input: those of
+  // [src, batch, d] (the query input and packing for self-attention); bias: additive, broadcastable to
+  // [batch*heads, tgt, src]. Returns the query's packed rows. Projections run on packed rows only.
+  at::Tensor forward(const at::Tensor& query_input, const TokenPacking& query_packing,
+                     const at::Tensor& key_value_input, const TokenPacking& key_value_packing,
                      const at::Tensor& bias);
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
@@ -67,8 +71,8 @@ TORCH_MODULE(MarianAttention);
 class MarianEncoderLayerImpl : public torch::nn::Module {
  public:
   explicit MarianEncoderLayerImpl(const MarianConfig& config);
-  // hidden [seq, batch, d]; bias [batch*heads, 1, seq] from the padding mask.
-  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& bias);
+  // hidden: the packed rows of [seq, batch, d]; bias [batch*heads, 1, seq] from the padding mask.
+  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& bias, const TokenPacking& packing);
 
  private:
   MarianAttention self_attn_{nullptr};
@@ -92,10 +96,10 @@ struct MarianLayerCache {
 class MarianDecoderLayerImpl : public torch::nn::Module {
  public:
   explicit MarianDecoderLayerImpl(const MarianConfig& config);
-  // hidden [tgt, batch, d]; self_bias causal [1, tgt, tgt]; encoder_hidden [src, batch, d];
-  // cross_bias [batch*heads, 1, src].
-  at::Tensor forward(const at::Tensor& hidden, const at::Tensor& self_bias, const at::Tensor& encoder_hidden,
-                     const at::Tensor& cross_bias);
+  // hidden: the packed rows of [tgt, batch, d]; self_bias causal [1, tgt, tgt]; encoder_hidden
+  // [src, batch, d]; cross_bias [batch*heads, 1, src]. Returns packed rows.
+  at::Tensor forward(const at::Tensor& hidden, const TokenPacking& packing, const at::Tensor& self_bias,
+                     const at::Tensor& encoder_hidden, const at::Tensor& cross_bias);
   // Cross-attention keys and values of an encoder output, [src, inputs, d] each.
   std::pair<at::Tensor, at::Tensor> cross_keys_values(const at::Tensor& encoder_hidden);
   // One decoding step, without dropout: hidden [rows, d] at position cache.length -> [rows, d];
@@ -123,8 +127,9 @@ class MarianEncoderImpl : public torch::nn::Module {
  public:
   // `shared` is the token embedding when the config shares it (it is then registered by the owner).
   MarianEncoderImpl(const MarianConfig& config, torch::nn::Embedding shared);
-  // input_ids [batch, seq]; bias [batch*heads, 1, seq]. Returns [seq, batch, d].
-  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& bias);
+  // input_ids, attention_mask [batch, seq] (undefined mask: no padding); bias [batch*heads, 1, seq].
+  // Returns [seq, batch, d], zero at padding positions (the layers skip them).
+  at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask, const at::Tensor& bias);
 
  private:
   torch::nn::Embedding embed_tokens_{nullptr};
@@ -139,10 +144,11 @@ TORCH_MODULE(MarianEncoder);
 class MarianDecoderImpl : public torch::nn::Module {
  public:
   MarianDecoderImpl(const MarianConfig& config, torch::nn::Embedding shared);
-  // decoder_input_ids [batch, tgt]; encoder_hidden [src, batch, d]; cross_bias [batch*heads, 1, src].
-  // Returns [tgt, batch, d].
+  // decoder_input_ids [batch, tgt]; encoder_hidden [src, batch, d]; cross_bias [batch*heads, 1, src];
+  // decoder_mask [batch, tgt]: 1 for the positions to compute, a prefix of each row (undefined: all).
+  // Returns [tgt, batch, d], zero at the positions not computed.
   at::Tensor forward(const at::Tensor& decoder_input_ids, const at::Tensor& encoder_hidden,
-                     const at::Tensor& cross_bias);
+                     const at::Tensor& cross_bias, const at::Tensor& decoder_mask = {});
 
   const torch::nn::Embedding& embed_tokens() const { return embed_tokens_; }
   const MarianPositions& embed_positions() const { return embed_positions_; }
@@ -183,6 +189,11 @@ class MarianMTModelImpl : public torch::nn::Module, public Seq2SeqLM {
   // [batch, tgt, target vocab], contiguous.
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                      const at::Tensor& decoder_input_ids);
+  // The teacher-forced token loss (token_cross_entropy) against labels [batch, tgt] (-100: no target),
+  // without the logits of the unlabelled (padding) positions: only labelled positions reach the
+  // vocabulary projection, the largest product of a small model, and the log-softmax over the vocabulary.
+  TokenLoss token_loss(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                       const at::Tensor& decoder_input_ids, const at::Tensor& labels, double label_smoothing);
   // The encoder alone: [src, batch, d] (sequence-first).
   at::Tensor encode(const at::Tensor& input_ids, const at::Tensor& attention_mask);
 
@@ -210,6 +221,12 @@ class MarianMTModelImpl : public torch::nn::Module, public Seq2SeqLM {
 
  private:
   at::Tensor source_bias(const at::Tensor& input_ids, const at::Tensor& attention_mask) const;
+  // The decoder's output, [tgt, batch, d] (sequence-first), at the positions of decoder_mask (see
+  // MarianDecoder::forward; undefined: all).
+  at::Tensor decode(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                    const at::Tensor& decoder_input_ids, const at::Tensor& decoder_mask = {});
+  // Logits [..., target vocab] of decoder states [..., d].
+  at::Tensor project(const at::Tensor& states) const;
 
   MarianConfig config_;
   GenerationConfig generation_config_;

@@ -44,12 +44,10 @@ std::vector<double> local_pass(model::MarianMTModelImpl& model, const data::Data
     const at::Tensor attention_mask =
         to_tensor(batch.attention_mask, batch.batch_size, batch.seq_len, device);
     if (pass.compute_loss) {
-      const at::Tensor logits =
-          model.forward(input_ids, attention_mask,
-                        to_tensor(batch.decoder_input_ids, batch.batch_size, batch.target_len, device));
-      const model::TokenLoss loss = model::token_cross_entropy(
-          logits, to_tensor(batch.labels, batch.batch_size, batch.target_len, device),
-          pass.label_smoothing_factor);
+      const model::TokenLoss loss = model.token_loss(
+          input_ids, attention_mask,
+          to_tensor(batch.decoder_input_ids, batch.batch_size, batch.target_len, device),
+          to_tensor(batch.labels, batch.batch_size, batch.target_len, device), pass.label_smoothing_factor);
       losses.push_back(loss.sum.item<double>());
       losses.push_back(static_cast<double>(batch.num_target_tokens));
     } else {

@@ -125,12 +125,11 @@ int64_t TranslationTask::loss_units(const data::Batch& batch) const {
 }
 
 BatchLoss TranslationTask::loss(const data::Batch& batch) {
-  const at::Tensor logits =
-      model_->forward(to_tensor(batch.input_ids, batch.batch_size, batch.seq_len, device_),
-                      to_tensor(batch.attention_mask, batch.batch_size, batch.seq_len, device_),
-                      to_tensor(batch.decoder_input_ids, batch.batch_size, batch.target_len, device_));
-  const model::TokenLoss loss = model::token_cross_entropy(
-      logits, to_tensor(batch.labels, batch.batch_size, batch.target_len, device_), label_smoothing_factor_);
+  const model::TokenLoss loss = model_->token_loss(
+      to_tensor(batch.input_ids, batch.batch_size, batch.seq_len, device_),
+      to_tensor(batch.attention_mask, batch.batch_size, batch.seq_len, device_),
+      to_tensor(batch.decoder_input_ids, batch.batch_size, batch.target_len, device_),
+      to_tensor(batch.labels, batch.batch_size, batch.target_len, device_), label_smoothing_factor_);
   return {loss.sum, batch.num_target_tokens};
 }
 
