@@ -4,6 +4,7 @@ the dtrain runs' log.jsonl) and puts its summary into benchmarks/README.md betwe
 """
 import argparse
 import datetime
+import functools
 import json
 import os
 import pathlib
@@ -51,6 +52,10 @@ def trainer_run(work, raw, name):
             "final_loss": [e for e in history if "loss" in e][-1]["loss"]}
 
 
+def model_flops_utilisation(samples_per_second, flops_per_sample, peak):
+    return samples_per_second * flops_per_sample / peak
+
+
 def peaks(raw):
     """fp32 and bf16 matrix-product peaks (FLOP/s, all processes) at 1 and 2 processes."""
     result = {}
@@ -79,7 +84,8 @@ def training(work, raw, peak):
         ddp = [json.loads((raw / f"{name}-ddp.json").read_text()) for name in names] if has_ddp else []
         flops_per_sample = statistics.mean(r["flops_per_sample"] for r in ours)
         fp32_peak = peak[ranks]["float32"]
-        mfu = lambda samples_per_second: samples_per_second * flops_per_sample / fp32_peak  # noqa: E731
+        # Bound now: a closure would read the last setting's FLOPs and peak when the report is written.
+        mfu = functools.partial(model_flops_utilisation, flops_per_sample=flops_per_sample, peak=fp32_peak)
         rows.append({"prefix": prefix, "description": description, "ranks": ranks, "precision": precision,
                      "repeats": len(names), "dtrain": [r["samples_per_second"] for r in ours],
                      "trainer": [r["samples_per_second"] for r in theirs],
