@@ -73,6 +73,7 @@ def init(args):
 
 
 def train(args, flags):
+    import torch
     from marian_task_reference import load_dataset
     from transformers import (DataCollatorForSeq2Seq, HfArgumentParser, MarianMTModel, MarianTokenizer,
                               Seq2SeqTrainer, Seq2SeqTrainingArguments)
@@ -90,7 +91,7 @@ def train(args, flags):
         output = pathlib.Path(args.output_dir)
         output.mkdir(parents=True, exist_ok=True)
         (output / "log_history.json").write_text(json.dumps(trainer.state.log_history, indent=1) + "\n")
-        metrics = dict(result.metrics, world_size=training.world_size, threads=__import__("torch").get_num_threads())
+        metrics = dict(result.metrics, world_size=training.world_size, threads=torch.get_num_threads())
         (output / "train_results.json").write_text(json.dumps(metrics, indent=1) + "\n")
     trainer.save_model(args.output_dir)
 

@@ -7,16 +7,6 @@
 #include "common/error.h"
 
 namespace dtrain::model {
-namespace {
-
-std::vector<int64_t> with_leading(int64_t first, at::IntArrayRef rest) {
-  std::vector<int64_t> sizes{first};
-  sizes.insert(sizes.end(), rest.begin(), rest.end());
-  return sizes;
-}
-
-}  // namespace
-
 TokenPacking::TokenPacking(const at::Tensor& attention_mask, int64_t seq_length, int64_t batch_size)
     : seq_length_(seq_length), batch_size_(batch_size) {
   if (!attention_mask.defined()) return;
@@ -41,7 +31,8 @@ at::Tensor TokenPacking::unpack(const at::Tensor& packed) const {
   std::vector<int64_t> padded_sizes{seq_length_, batch_size_};
   padded_sizes.insert(padded_sizes.end(), rest.begin(), rest.end());
   if (!positions_.defined()) return packed.view(padded_sizes);
-  return at::zeros(with_leading(seq_length_ * batch_size_, rest), packed.options())
+  return at::zeros(padded_sizes, packed.options())
+      .flatten(0, 1)
       .index_copy(0, positions_, packed)
       .view(padded_sizes);
 }

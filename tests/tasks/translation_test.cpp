@@ -3,7 +3,6 @@
 // BLEU identical at 1/2/3 ranks, eval_loss equal to transformers' MarianMTModel (with and without
 // label smoothing), `dtrain translate` equal to transformers' generate() + batch_decode, and training
 // step by step equal to Seq2SeqTrainer's.
-#include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -14,8 +13,8 @@
 #include <sstream>
 #include <vector>
 
-#include "model/hf/safetensors.h"
 #include "support/test_support.h"
+#include "support/weights_comparison.h"
 
 namespace dtrain::train {
 namespace {
@@ -376,24 +375,8 @@ TEST_F(Translation, FollowsSeq2SeqTrainerStepByStep) {
   EXPECT_LT(clipped, static_cast<int>(expected.size()));
 
   // The final weights agree within 1e-4, and training moved them by over 100 times that.
-  const model::SafetensorsFile trained(trainer_out / "model.safetensors"),
-      ours_model(ours_out / "model.safetensors"), initial(init / "model.safetensors");
-  const auto max_difference = [](const model::TensorView& view, const model::SafetensorsFile& other) {
-    const model::TensorView* match = other.find(view.name);
-    EXPECT_NE(match, nullptr) << view.name;
-    if (match == nullptr) return 0.0;
-    return (model::to_tensor(view, at::kDouble) - model::to_tensor(*match, at::kDouble))
-        .abs()
-        .max()
-        .item<double>();
-  };
-  ASSERT_EQ(trained.tensors().size(), ours_model.tensors().size());
-  double moved = 0;
-  for (const auto& view : trained.tensors()) {
-    EXPECT_LE(max_difference(view, ours_model), 1e-4) << view.name;
-    moved = std::max(moved, max_difference(view, initial));
-  }
-  EXPECT_GT(moved, 1e-2);
+  testing::expect_same_trained_weights(trainer_out / "model.safetensors", ours_out / "model.safetensors",
+                                       init / "model.safetensors", 1e-4, 1e-2);
 }
 
 }  // namespace

@@ -3,18 +3,16 @@
 // same sample order (Trainer follows dtrain's through a custom sampler) and the same
 // TrainingArguments. Every logged step's loss, grad_norm and learning_rate and the final weights
 // must agree, at 1 rank and at 2 ranks with the same global batch.
-#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "model/hf/safetensors.h"
 #include "support/test_support.h"
+#include "support/weights_comparison.h"
 
 namespace dtrain::train {
 namespace {
@@ -141,28 +139,10 @@ class TrainerParity : public ::testing::Test {
     EXPECT_LT(clipped, static_cast<int>(trainer.steps.size()));
   }
 
-  static double max_difference(const model::SafetensorsFile& a, const model::SafetensorsFile& b,
-                               const model::TensorView& view) {
-    const auto* other = b.find(view.name);
-    EXPECT_NE(other, nullptr) << view.name;
-    if (other == nullptr) return 0;
-    return (model::to_tensor(view, at::kDouble) - model::to_tensor(*other, at::kDouble))
-        .abs()
-        .max()
-        .item<double>();
-  }
-
   // The final weights agree within `atol`, and training moved them far beyond it.
   void expect_same_weights(const TrainingRun& trainer, const TrainingRun& ours, double atol) const {
-    model::SafetensorsFile expected(trainer.model), actual(ours.model),
-        initial(scratch_ / "init/model.safetensors");
-    ASSERT_EQ(expected.tensors().size(), actual.tensors().size());
-    double moved = 0;
-    for (const auto& view : expected.tensors()) {
-      EXPECT_LE(max_difference(expected, actual, view), atol) << view.name;
-      moved = std::max(moved, max_difference(expected, initial, view));
-    }
-    EXPECT_GT(moved, 100 * atol);
+    testing::expect_same_trained_weights(trainer.model, ours.model, scratch_ / "init/model.safetensors", atol,
+                                         100 * atol);
   }
 
   ScratchDir scratch_{"dtrain-trainer-parity"};
