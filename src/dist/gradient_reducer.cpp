@@ -74,6 +74,10 @@ void GradientReducer::on_gradient(std::size_t index, const at::Tensor& incoming)
                 "parameter {} received a second gradient before finish() (hint: set_sync(true) only for the "
                 "last backward of a step, and call finish() after it)",
                 index);
+  if (single_rank()) {
+    slots_[index].packed = true;  // autograd accumulates it in .grad; nothing to copy
+    return;
+  }
   pack(index, incoming);
   if (overlap_with_backward_) launch_completed_buckets(/*in_backward=*/true);
 }
@@ -89,10 +93,7 @@ void GradientReducer::pack(std::size_t index, const at::Tensor& incoming) {
                        : !incoming.defined()  ? accumulated
                                               : accumulated + incoming;
     // Divide before the sum: each rank's share stays in fp16 range whenever the average does.
-    if (inverse_world_size_ == 1.0)
-      slot.copy_(total.reshape({-1}));
-    else
-      slot.copy_(total.reshape({-1}) * inverse_world_size_);
+    slot.copy_(total.reshape({-1}) * inverse_world_size_);
   }
   Slot& entry = slots_[index];
   entry.packed = true;
@@ -115,6 +116,24 @@ at::Tensor GradientReducer::slot_view(std::size_t index) const {
 
 bool GradientReducer::finish() {
   DTRAIN_ASSERT(sync_, "finish() without a synchronising backward (hint: call set_sync(true) before it)");
+  sync_ = false;
+  return single_rank() ? finish_single_rank() : finish_all_reduce();
+}
+
+bool GradientReducer::finish_single_rank() {
+  // One rank's average is its own gradient: leaving it in .grad skips two conversions and fp16's
+  // rounding, so a 1-rank run computes what a plain torch loop computes.
+  std::vector<at::Tensor> sums;
+  for (at::Tensor& parameter : parameters_) {
+    at::Tensor& grad = parameter.mutable_grad();
+    if (!grad.defined()) grad = at::zeros_like(parameter, at::MemoryFormat::Contiguous);
+    sums.push_back(grad.sum());
+  }
+  for (Slot& slot : slots_) slot.packed = false;
+  return all_finite_on_every_rank(at::stack(sums).sum());
+}
+
+bool GradientReducer::finish_all_reduce() {
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     if (!slots_[i].packed) pack(i, at::Tensor());
   }
@@ -145,7 +164,6 @@ bool GradientReducer::finish() {
     bucket.unpacked = bucket.parameters.size();
   }
   next_bucket_ = 0;
-  sync_ = false;
   return finite;
 }
 

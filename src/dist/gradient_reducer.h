@@ -12,7 +12,8 @@
 // them) and are launched strictly in bucket order, so every rank issues identical collectives
 // even when parameters receive gradients in a different order, or not at all, on some ranks.
 // A parameter that gets no gradient in a step counts as zero (plus whatever it accumulated in
-// earlier micro-batches); after finish() every parameter has a defined .grad.
+// earlier micro-batches); after finish() every parameter has a defined .grad. A single rank has
+// nothing to average: its gradients stay in fp32 where autograd accumulates them, and no bucket is used.
 #include <ATen/core/Tensor.h>
 
 #include <cstddef>
@@ -78,6 +79,9 @@ class GradientReducer {
     bool packed = false;
   };
 
+  bool single_rank() const { return inverse_world_size_ == 1.0; }
+  bool finish_single_rank();
+  bool finish_all_reduce();
   void assign_buckets(double bucket_cap_mb, at::ScalarType comm_type);
   void on_gradient(std::size_t index, const at::Tensor& incoming);
   void pack(std::size_t index, const at::Tensor& incoming);

@@ -34,9 +34,13 @@ double clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm
   at::NoGradGuard no_grad;
   auto [grads, total_norm] = gradients_and_norm(parameters);
   if (grads.empty()) return 0.0;
-  // Multiplying even when the factor is 1 keeps the result free of a host sync, as torch does.
+  // torch's factor, computed as torch does (a tensor op, so with torch's rounding). The caller needs
+  // the norm on the host anyway, so reading the factor costs no extra sync; and when it is 1 (no
+  // clipping, most steps) the multiplication, a full pass over every gradient, changes nothing.
   const at::Tensor factor = (max_norm / (total_norm + 1e-6)).clamp_max(1.0);
-  for (at::Tensor& grad : grads) grad.mul_(factor);
+  if (factor.item<double>() < 1.0) {
+    for (at::Tensor& grad : grads) grad.mul_(factor);
+  }
   return total_norm.item<double>();
 }
 

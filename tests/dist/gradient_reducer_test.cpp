@@ -188,12 +188,34 @@ TEST(GradientReducer, Fp16OverflowIsReportedAndFp32HandlesTheSameGradients) {
   for (const bool fp16 : {true, false}) {
     const at::Tensor parameter = at::ones({4}).requires_grad_();
     std::vector<std::string> log;
-    IdenticalRanksCommunicator comm(1, log);
+    IdenticalRanksCommunicator comm(2, log);
     GradientReducer reducer({parameter}, comm, {25.0, fp16});
     reducer.set_sync(true);
-    (parameter * 1e5).sum().backward();  // 1e5 does not fit fp16 (max 65504)
+    (parameter * 3e5).sum().backward();  // each rank's half, 1.5e5, does not fit fp16 (max 65504)
     EXPECT_EQ(reducer.finish(), !fp16);
   }
+}
+
+TEST(GradientReducer, OneRankKeepsItsFp32GradientsAndCommunicatesOnlyTheVote) {
+  TinyMlp model({5, 16, 3}, 11);
+  std::vector<at::Tensor> parameters = model.parameters();
+  const at::Tensor unused = at::full({5}, 2.0).requires_grad_();
+  parameters.push_back(unused);
+  std::vector<std::string> log;
+  IdenticalRanksCommunicator comm(1, log);
+  GradientReducer reducer(parameters, comm, {25.0, /*fp16_all_reduce=*/true});
+  for (int micro = 0; micro < 2; ++micro) {
+    reducer.set_sync(micro == 1);
+    (model.loss(model.batch(100 + micro)) * 1e7).backward();  // gradients far outside fp16's range
+  }
+  std::vector<at::Tensor> before;
+  for (const at::Tensor& p : model.parameters()) before.push_back(p.grad().clone());
+  ASSERT_TRUE(reducer.finish());
+  EXPECT_EQ(log, std::vector<std::string>{"all_reduce Float 1"});  // the finiteness vote alone
+  for (std::size_t i = 0; i < before.size(); ++i)
+    EXPECT_TRUE(at::equal(model.parameters()[i].grad(), before[i]));
+  EXPECT_TRUE(at::equal(unused.grad(), at::zeros({5})));
+  EXPECT_EQ(reducer.stats().bytes_communicated, 0);
 }
 
 TEST(GradientReducer, NanGradientIsReported) {

@@ -61,9 +61,10 @@ TEST(GradientReducer, AveragesTheGradientsOfAllRanks) {
     ASSERT_GT(reducer.bucket_layout().size(), 2u);
     reducer.set_sync(true);
     model.loss(model.batch(batch_seed(comm.rank(), 0))).backward();
-    // Every parameter got its gradient during backward, so every bucket started there.
+    // Every parameter got its gradient during backward, so every bucket started there (one rank
+    // has nothing to communicate).
     EXPECT_EQ(reducer.stats().buckets_launched_in_backward,
-              static_cast<std::int64_t>(reducer.bucket_layout().size()));
+              comm.size() == 1 ? 0 : static_cast<std::int64_t>(reducer.bucket_layout().size()));
     ASSERT_TRUE(reducer.finish());
     expect_gradients(model, expected, fp16 ? 2e-3 : 1e-5, fp16 ? 2e-4 : 1e-7);
   }
@@ -80,7 +81,8 @@ TEST(GradientReducer, MicroBatchesThenOneSyncGiveTheAverageOfTheSums) {
     model.loss(model.batch(batch_seed(comm.rank(), m))).backward();
   }
   ASSERT_TRUE(reducer.finish());
-  EXPECT_EQ(reducer.stats().bytes_communicated, 4 * (6 * 48 + 48 + 48 * 48 + 48 + 3 * 48 + 3));
+  EXPECT_EQ(reducer.stats().bytes_communicated,
+            comm.size() == 1 ? 0 : 4 * (6 * 48 + 48 + 48 * 48 + 48 + 3 * 48 + 3));
   expect_gradients(model, expected_gradients(comm.size(), micro_batches), 1e-5, 1e-7);
 }
 

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "model/activate.h"
+#include "model/dropout.h"
 #include "model/hf_init.h"
 
 namespace dtrain::model {
@@ -46,7 +47,7 @@ at::Tensor BertEmbeddingsImpl::forward(const at::Tensor& input_ids, const at::Te
   at::Tensor embeddings =
       word_embeddings_->forward(input_ids.t()) + token_type_embeddings_->forward(token_type_ids.t());
   embeddings.add_(position_embeddings_->weight.narrow(0, 0, seq_length).unsqueeze(1));
-  return at::dropout(layer_norm_->forward(embeddings), dropout_, is_training());
+  return model::dropout(layer_norm_->forward(embeddings), dropout_, is_training());
 }
 
 BertSelfAttentionImpl::BertSelfAttentionImpl(const BertConfig& config)
@@ -73,7 +74,7 @@ at::Tensor BertSelfAttentionImpl::forward(const at::Tensor& hidden, const at::Te
   // bias + q k^T / sqrt(head) in one GEMM pass; the bias row broadcasts over query positions.
   const at::Tensor scores = at::baddbmm(attention_bias, query, key.transpose(1, 2), /*beta=*/1.0,
                                         /*alpha=*/1.0 / std::sqrt(static_cast<double>(head_size_)));
-  const at::Tensor probs = at::dropout(at::softmax(scores, -1), dropout_, is_training());
+  const at::Tensor probs = model::dropout(at::softmax(scores, -1), dropout_, is_training());
   return packing.pack(
       at::bmm(probs, value).transpose(0, 1).reshape({seq_length, batch_size, num_heads_ * head_size_}));
 }
@@ -85,7 +86,7 @@ BertResidualOutputImpl::BertResidualOutputImpl(const BertConfig& config, int64_t
 }
 
 at::Tensor BertResidualOutputImpl::forward(const at::Tensor& hidden, const at::Tensor& residual) {
-  return layer_norm_->forward(at::dropout(dense_->forward(hidden), dropout_, is_training()) + residual);
+  return layer_norm_->forward(model::dropout(dense_->forward(hidden), dropout_, is_training()) + residual);
 }
 
 BertAttentionImpl::BertAttentionImpl(const BertConfig& config) {
@@ -179,7 +180,7 @@ SequenceClassifierOutput BertForSequenceClassificationImpl::forward(const at::Te
   const at::Tensor pooled = bert_->forward(input_ids, attention_mask, token_type_ids).pooled_output;
   SequenceClassifierOutput output;
   output.logits =
-      classifier_->forward(at::dropout(pooled, config_.effective_classifier_dropout(), is_training()));
+      classifier_->forward(model::dropout(pooled, config_.effective_classifier_dropout(), is_training()));
   if (labels.defined()) output.loss = compute_loss(output.logits, labels);
   return output;
 }

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "model/activate.h"
 #include "model/attention_bias.h"
+#include "model/dropout.h"
 #include "model/hf_init.h"
 
 namespace dtrain::model {
@@ -110,7 +111,7 @@ at::Tensor MarianAttentionImpl::forward(const at::Tensor& query_input, const Tok
   const at::Tensor key = split_heads(k_proj->forward(key_value_input), key_value_packing);
   const at::Tensor value = split_heads(v_proj->forward(key_value_input), key_value_packing);
   const at::Tensor scores = at::baddbmm(bias, query, key.transpose(1, 2), /*beta=*/1.0, /*alpha=*/scaling);
-  const at::Tensor probs = at::dropout(at::softmax(scores, -1), dropout, is_training());
+  const at::Tensor probs = model::dropout(at::softmax(scores, -1), dropout, is_training());
   const at::Tensor context =
       at::bmm(probs, value).transpose(0, 1).reshape({target_length, batch_size, num_heads * head_dim});
   return out_proj->forward(query_packing.pack(context));
@@ -132,10 +133,11 @@ at::Tensor MarianEncoderLayerImpl::forward(const at::Tensor& hidden, const at::T
                                            const TokenPacking& packing) {
   const bool training = is_training();
   at::Tensor state = self_attn_layer_norm_->forward(
-      hidden + at::dropout(self_attn_->forward(hidden, packing, hidden, packing, bias), dropout_, training));
+      hidden +
+      model::dropout(self_attn_->forward(hidden, packing, hidden, packing, bias), dropout_, training));
   at::Tensor expanded =
-      at::dropout(activate(activation_, fc1_->forward(state)), activation_dropout_, training);
-  state = final_layer_norm_->forward(state + at::dropout(fc2_->forward(expanded), dropout_, training));
+      model::dropout(activate(activation_, fc1_->forward(state)), activation_dropout_, training);
+  state = final_layer_norm_->forward(state + model::dropout(fc2_->forward(expanded), dropout_, training));
   if (state.scalar_type() == at::kHalf && !at::isfinite(state).all().item<bool>()) {
     // As transformers: keep an fp16 overflow from turning into inf/nan downstream.
     const double clamp_value = 65504.0 - 1000.0;
@@ -162,8 +164,8 @@ MarianDecoderLayerImpl::MarianDecoderLayerImpl(const MarianConfig& config)
 
 at::Tensor MarianDecoderLayerImpl::feed_forward(const at::Tensor& hidden, bool training) {
   const at::Tensor expanded =
-      at::dropout(activate(activation_, fc1_->forward(hidden)), activation_dropout_, training);
-  return final_layer_norm_->forward(hidden + at::dropout(fc2_->forward(expanded), dropout_, training));
+      model::dropout(activate(activation_, fc1_->forward(hidden)), activation_dropout_, training);
+  return final_layer_norm_->forward(hidden + model::dropout(fc2_->forward(expanded), dropout_, training));
 }
 
 at::Tensor MarianDecoderLayerImpl::forward(const at::Tensor& hidden, const TokenPacking& packing,
@@ -172,13 +174,13 @@ at::Tensor MarianDecoderLayerImpl::forward(const at::Tensor& hidden, const Token
   const bool training = is_training();
   at::Tensor state = self_attn_layer_norm_->forward(
       hidden +
-      at::dropout(self_attn_->forward(hidden, packing, hidden, packing, self_bias), dropout_, training));
+      model::dropout(self_attn_->forward(hidden, packing, hidden, packing, self_bias), dropout_, training));
   // The encoder output arrives padded (zeros at padding), its keys masked by cross_bias.
   const TokenPacking source(at::Tensor(), encoder_hidden.size(0), encoder_hidden.size(1));
   state = encoder_attn_layer_norm_->forward(
       state +
-      at::dropout(encoder_attn_->forward(state, packing, source.pack(encoder_hidden), source, cross_bias),
-                  dropout_, training));
+      model::dropout(encoder_attn_->forward(state, packing, source.pack(encoder_hidden), source, cross_bias),
+                     dropout_, training));
   return feed_forward(state, training);
 }
 
@@ -256,7 +258,7 @@ at::Tensor MarianEncoderImpl::forward(const at::Tensor& input_ids, const at::Ten
   const int64_t source_length = input_ids.size(1);
   const at::Tensor embedded = embed_tokens_->forward(input_ids.t()) * embed_scale_;
   const TokenPacking packing(attention_mask, source_length, input_ids.size(0));
-  at::Tensor state = packing.pack(at::dropout(
+  at::Tensor state = packing.pack(model::dropout(
       embedded + embed_positions_->forward(0, source_length).unsqueeze(1), dropout_, is_training()));
   for (const auto& layer : *layers_) {
     if (drop_layer(layerdrop_, is_training())) continue;
@@ -281,7 +283,7 @@ at::Tensor MarianDecoderImpl::forward(const at::Tensor& decoder_input_ids, const
   const at::Tensor embedded = embed_tokens_->forward(decoder_input_ids.t()) * embed_scale_;
   // Causal attention: a position computed sees only earlier ones, all computed when the mask is a prefix.
   const TokenPacking packing(decoder_mask, target_length, decoder_input_ids.size(0));
-  at::Tensor state = packing.pack(at::dropout(
+  at::Tensor state = packing.pack(model::dropout(
       embedded + embed_positions_->forward(0, target_length).unsqueeze(1), dropout_, is_training()));
   const at::Tensor causal_bias = make_causal_bias(target_length, state.scalar_type(), state.device());
   for (const auto& layer : *layers_) {
