@@ -1,6 +1,7 @@
 #include "dist/gradient_reducer.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <chrono>
@@ -8,6 +9,31 @@
 #include "common/error.h"
 
 namespace dtrain::dist {
+namespace {
+
+bool is_embedding_table(const at::Tensor& parameter) {
+  return parameter.dim() == 2 && parameter.size(0) >= kEmbeddingMinRows &&
+         parameter.size(0) >= 8 * parameter.size(1);
+}
+
+// 1 for each row of `grad` [rows, width] holding a nonzero (or non-finite) value, else 0; fp32.
+at::Tensor nonzero_rows(const at::Tensor& grad) {
+  if (!grad.device().is_cpu() || !grad.is_contiguous()) return grad.ne(0).any(1).to(at::kFloat);
+  // On the CPU a scan that stops at a row's first nonzero, with no [rows, width] temporary.
+  at::Tensor mask = at::empty({grad.size(0)}, grad.options());
+  const float* values = grad.data_ptr<float>();
+  float* flags = mask.data_ptr<float>();
+  const std::int64_t width = grad.size(1);
+  at::parallel_for(0, grad.size(0), 256, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t row = begin; row < end; ++row) {
+      const float* first = values + row * width;
+      flags[row] = std::any_of(first, first + width, [](float v) { return v != 0.0f; }) ? 1.0f : 0.0f;
+    }
+  });
+  return mask;
+}
+
+}  // namespace
 
 GradientReducer::GradientReducer(std::vector<at::Tensor> parameters, Communicator& comm,
                                  ReducerOptions options)
@@ -24,7 +50,8 @@ GradientReducer::GradientReducer(std::vector<at::Tensor> parameters, Communicato
                   "parameter {} must be an fp32 leaf requiring grad on {} (got {} on {})", i,
                   parameters_.front().device().str(), parameter.toString(), parameter.device().str());
   }
-  assign_buckets(options.bucket_cap_mb, options.fp16_all_reduce ? at::kHalf : at::kFloat);
+  comm_type_ = options.fp16_all_reduce ? at::kHalf : at::kFloat;
+  assign_buckets(options.bucket_cap_mb, comm_type_);
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     // The hook captures the index, not the tensor: a tensor owning a hook that owns the tensor leaks.
     hook_handles_.push_back(
@@ -42,6 +69,11 @@ void GradientReducer::assign_buckets(double bucket_cap_mb, at::ScalarType comm_t
   slots_.resize(parameters_.size());
   std::vector<std::int64_t> bucket_elements;
   for (std::size_t i = parameters_.size(); i-- > 0;) {
+    if (is_embedding_table(parameters_[i])) {
+      slots_[i].by_rows = true;
+      by_rows_.insert(by_rows_.begin(), i);
+      continue;
+    }
     const std::int64_t numel = parameters_[i].numel();
     // A parameter that does not fit the open bucket starts a new one; one larger than the cap
     // therefore ends up alone.
@@ -50,7 +82,7 @@ void GradientReducer::assign_buckets(double bucket_cap_mb, at::ScalarType comm_t
       buckets_.emplace_back();
       bucket_elements.push_back(0);
     }
-    slots_[i] = Slot{buckets_.size() - 1, bucket_elements.back(), false};
+    slots_[i] = Slot{buckets_.size() - 1, bucket_elements.back(), false, false};
     buckets_.back().parameters.push_back(i);
     bucket_elements.back() += numel;
   }
@@ -74,8 +106,8 @@ void GradientReducer::on_gradient(std::size_t index, const at::Tensor& incoming)
                 "parameter {} received a second gradient before finish() (hint: set_sync(true) only for the "
                 "last backward of a step, and call finish() after it)",
                 index);
-  if (single_rank()) {
-    slots_[index].packed = true;  // autograd accumulates it in .grad; nothing to copy
+  if (single_rank() || slots_[index].by_rows) {
+    slots_[index].packed = true;  // autograd accumulates it in .grad; nothing to copy now
     return;
   }
   pack(index, incoming);
@@ -109,6 +141,57 @@ void GradientReducer::launch_completed_buckets(bool in_backward) {
   }
 }
 
+void GradientReducer::reduce_by_rows() {
+  if (by_rows_.empty()) return;
+  std::vector<at::Tensor> masks;
+  for (std::size_t index : by_rows_) {
+    at::Tensor& grad = parameters_[index].mutable_grad();
+    if (!grad.defined()) grad = at::zeros_like(parameters_[index], at::MemoryFormat::Contiguous);
+    masks.push_back(nonzero_rows(grad));
+  }
+  const at::Tensor ranks_with_row = at::cat(masks);
+  const auto wait_start = std::chrono::steady_clock::now();
+  comm_.all_reduce_sum(ranks_with_row);
+  stats_.bytes_communicated += static_cast<std::int64_t>(ranks_with_row.nbytes());
+
+  struct Transfer {
+    std::size_t parameter;
+    at::Tensor rows;  // undefined: the whole table
+    at::Tensor values;
+    std::unique_ptr<PendingWork> work;
+  };
+  std::vector<Transfer> transfers;
+  std::int64_t offset = 0;
+  for (std::size_t index : by_rows_) {
+    const at::Tensor& grad = parameters_[index].grad();
+    const at::Tensor rows = ranks_with_row.narrow(0, offset, grad.size(0)).nonzero().squeeze(1);
+    offset += grad.size(0);
+    if (rows.numel() == 0) continue;  // zero on every rank: already averaged
+    Transfer transfer{index, {}, {}, {}};
+    if (2 * rows.numel() <= grad.size(0)) {
+      transfer.rows = rows;
+      transfer.values = (grad.index_select(0, rows) * inverse_world_size_).to(comm_type_);
+    } else {
+      transfer.values = (grad * inverse_world_size_).to(comm_type_);
+    }
+    transfer.work = comm_.start_all_reduce_sum(transfer.values);
+    stats_.bytes_communicated += static_cast<std::int64_t>(transfer.values.nbytes());
+    transfers.push_back(std::move(transfer));
+  }
+  for (Transfer& transfer : transfers) {
+    transfer.work->wait();
+    at::Tensor& grad = parameters_[transfer.parameter].mutable_grad();
+    // Rows outside `rows` are zero here and on every rank: their average is already in place.
+    if (transfer.rows.defined()) {
+      grad.index_copy_(0, transfer.rows, transfer.values.to(grad.scalar_type()));
+    } else {
+      grad.copy_(transfer.values);
+    }
+  }
+  stats_.comm_wait_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
+}
+
 at::Tensor GradientReducer::slot_view(std::size_t index) const {
   const Slot& slot = slots_[index];
   return buckets_[slot.bucket].flat.narrow(0, slot.offset, parameters_[index].numel());
@@ -135,9 +218,11 @@ bool GradientReducer::finish_single_rank() {
 
 bool GradientReducer::finish_all_reduce() {
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    if (!slots_[i].packed) pack(i, at::Tensor());
+    if (!slots_[i].packed && !slots_[i].by_rows) pack(i, at::Tensor());
   }
   launch_completed_buckets(/*in_backward=*/false);
+  // Its collectives queue behind every bucket's, in the same order on every rank.
+  reduce_by_rows();
 
   const auto wait_start = std::chrono::steady_clock::now();
   for (Bucket& bucket : buckets_) bucket.work->wait();
@@ -156,6 +241,7 @@ bool GradientReducer::finish_all_reduce() {
       sums.push_back(grad.sum());
     }
   }
+  for (std::size_t index : by_rows_) sums.push_back(parameters_[index].grad().sum());
   const bool finite = all_finite_on_every_rank(at::stack(sums).sum());
 
   for (Slot& slot : slots_) slot.packed = false;

@@ -14,6 +14,14 @@
 // A parameter that gets no gradient in a step counts as zero (plus whatever it accumulated in
 // earlier micro-batches); after finish() every parameter has a defined .grad. A single rank has
 // nothing to average: its gradients stay in fp32 where autograd accumulates them, and no bucket is used.
+//
+// Embedding tables (2-D parameters at least kEmbeddingMinRows tall and 8 times taller than wide) are
+// reduced by rows instead: a step's tokens touch a few hundred of a vocabulary's tens of thousands
+// of rows, and a row that is zero on every rank averages to zero. In finish(), after the buckets,
+// the ranks sum a mask of their nonzero rows and all-reduce only the rows nonzero somewhere, with
+// the same division, dtype and sum per element as a bucket: the same result for a fraction of the
+// bytes. A table whose gradient is dense (tied to an output projection) goes whole.
+
 #include <ATen/core/Tensor.h>
 
 #include <cstddef>
@@ -24,6 +32,8 @@
 #include "dist/communicator.h"
 
 namespace dtrain::dist {
+
+inline constexpr std::int64_t kEmbeddingMinRows = 4096;
 
 struct ReducerOptions {
   // Bucket capacity in MiB of communicated data (fp16 buckets therefore hold twice the elements).
@@ -77,6 +87,7 @@ class GradientReducer {
     std::size_t bucket = 0;
     std::int64_t offset = 0;  // in elements, within the bucket's flat buffer
     bool packed = false;
+    bool by_rows = false;  // an embedding table: reduced by reduce_by_rows, in no bucket
   };
 
   bool single_rank() const { return inverse_world_size_ == 1.0; }
@@ -87,6 +98,7 @@ class GradientReducer {
   void pack(std::size_t index, const at::Tensor& incoming);
   void launch_completed_buckets(bool in_backward);
   at::Tensor slot_view(std::size_t index) const;
+  void reduce_by_rows();
   // `zero_sum`: the sum of 0 * every reduced value on this rank (NaN iff one is not finite).
   bool all_finite_on_every_rank(const at::Tensor& sum);
 
@@ -96,6 +108,8 @@ class GradientReducer {
   bool overlap_with_backward_;
   std::vector<Slot> slots_;
   std::vector<Bucket> buckets_;
+  std::vector<std::size_t> by_rows_;  // the embedding tables, in registration order
+  at::ScalarType comm_type_;
   std::vector<unsigned> hook_handles_;
   std::size_t next_bucket_ = 0;
   bool sync_ = false;

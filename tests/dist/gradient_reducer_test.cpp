@@ -62,6 +62,59 @@ TEST(GradientReducer, BucketsFollowReverseRegistrationOrderAndABigParameterGetsI
   EXPECT_EQ(reducer.bucket_layout(), expected);
 }
 
+// A word-embedding-like table (tall enough to be reduced by rows) and a bias after it.
+struct EmbeddingModel {
+  at::Tensor table = at::randn({kEmbeddingMinRows + 100, 8}).requires_grad_();
+  at::Tensor bias = at::zeros({8}).requires_grad_();
+  at::Tensor loss(const std::vector<std::int64_t>& ids) const {
+    return (at::embedding(table, at::tensor(ids, at::kLong)) + bias).pow(2).sum();
+  }
+};
+
+TEST(GradientReducer, AnEmbeddingTableSendsOnlyTheRowsThatHaveAGradient) {
+  for (const bool fp16 : {false, true}) {
+    EmbeddingModel model;
+    const std::vector<std::int64_t> ids = {3, 17, 17, kEmbeddingMinRows + 5};
+    model.loss(ids).backward();
+    const at::Tensor expected = model.table.grad().clone();
+    model.table.mutable_grad() = at::Tensor();
+    model.bias.mutable_grad() = at::Tensor();
+
+    std::vector<std::string> log;
+    IdenticalRanksCommunicator comm(2, log);
+    GradientReducer reducer({model.table, model.bias}, comm, {25.0, fp16});
+    EXPECT_EQ(reducer.bucket_layout(), std::vector<std::vector<std::size_t>>{{1}})
+        << "the table is in no bucket";
+    reducer.set_sync(true);
+    model.loss(ids).backward();
+    ASSERT_TRUE(reducer.finish());
+    const std::string type = fp16 ? "Half" : "Float";
+    const std::vector<std::string> expected_log = {
+        "all_reduce " + type + " 8",  // the bias's bucket
+        "all_reduce Float " + std::to_string(kEmbeddingMinRows + 100),
+        "all_reduce " + type + " 24",  // 3 distinct rows
+        "all_reduce Float 1"};         // the finiteness vote
+    EXPECT_EQ(log, expected_log);
+    if (fp16) {
+      EXPECT_TRUE(at::allclose(model.table.grad(), expected, 2e-3, 1e-4));
+    } else {
+      EXPECT_TRUE(at::equal(model.table.grad(), expected));
+    }
+  }
+}
+
+TEST(GradientReducer, AnEmbeddingTableWithADenseGradientGoesWhole) {
+  EmbeddingModel model;
+  std::vector<std::string> log;
+  IdenticalRanksCommunicator comm(2, log);
+  GradientReducer reducer({model.table}, comm, {25.0, false});
+  reducer.set_sync(true);
+  (model.table * 3).sum().backward();  // every row: an output projection tied to the table
+  ASSERT_TRUE(reducer.finish());
+  EXPECT_EQ(log[1], "all_reduce Float " + std::to_string(model.table.numel()));
+  EXPECT_TRUE(at::equal(model.table.grad(), at::full_like(model.table, 3)));
+}
+
 TEST(GradientReducer, ManyTinyParametersShareOneBucket) {
   std::vector<std::string> log;
   IdenticalRanksCommunicator comm(2, log);

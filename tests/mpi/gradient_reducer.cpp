@@ -99,6 +99,34 @@ TEST(GradientReducer, AParameterUnusedOnSomeRanksIsAveragedAsZeroThere) {
   EXPECT_TRUE(at::allclose(gate.grad(), at::full({4}, 2.0 * users / comm.size())));
 }
 
+TEST(GradientReducer, EmbeddingRowsUsedOnAnyRankAreAveraged) {
+  ProcessGroup group;
+  MpiCommunicator comm(group);
+  const std::int64_t rows = kEmbeddingMinRows + 10;
+  // Rank r looks up rows r, 100 + r and one row every rank shares, weighted by r + 1.
+  const auto loss = [rows](const at::Tensor& table, int rank) {
+    const std::vector<std::int64_t> ids = {rank, 100 + rank, rows - 1};
+    return at::embedding(table, at::tensor(ids, at::kLong)).pow(2).sum() * (rank + 1);
+  };
+  const at::Tensor initial = at::arange(rows * 16, at::kFloat).view({rows, 16}).div_(rows * 16);
+  at::Tensor expected = at::zeros_like(initial);
+  for (int r = 0; r < comm.size(); ++r) {
+    const at::Tensor table = initial.clone().requires_grad_();
+    loss(table, r).backward();
+    expected += table.grad() / comm.size();
+  }
+  for (const bool fp16 : {false, true}) {
+    const at::Tensor table = initial.clone().requires_grad_();
+    GradientReducer reducer({table}, comm, {25.0, fp16});
+    reducer.set_sync(true);
+    loss(table, comm.rank()).backward();
+    ASSERT_TRUE(reducer.finish());
+    EXPECT_TRUE(at::allclose(table.grad(), expected, fp16 ? 2e-3 : 1e-6, fp16 ? 1e-5 : 1e-8))
+        << "largest difference " << (table.grad() - expected).abs().max().item<float>();
+    EXPECT_LT(reducer.stats().bytes_communicated, table.numel() * 2) << "the whole table was sent";
+  }
+}
+
 TEST(GradientReducer, AnInfOnOneRankMakesEveryRankSkip) {
   ProcessGroup group;
   MpiCommunicator comm(group);
