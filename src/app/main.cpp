@@ -17,8 +17,12 @@ namespace {
 // glibc serves blocks above its mmap threshold with fresh mappings, so each step page-faults its
 // memory back in (measured: 12x the page faults and ~20 ms of kernel time per step of a small
 // BERT). Keeping such blocks in the heap, and the heap from being trimmed, lets them be reused.
+// The threshold cannot exceed 32 MiB, and a word embedding's gradient is larger (47 MB for
+// bert-base-uncased's vocabulary at width 384), so mappings are off altogether (measured on
+// all-MiniLM-L6-v2, 48 steps: 784k -> 239k page faults, 4% less CPU time, peak RSS 1.02 -> 1.17 GB).
 void keep_large_blocks_in_the_heap() {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest accepted value
+  mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
