@@ -200,23 +200,21 @@ at::Tensor GradientReducer::slot_view(std::size_t index) const {
 bool GradientReducer::finish() {
   DTRAIN_ASSERT(sync_, "finish() without a synchronising backward (hint: call set_sync(true) before it)");
   sync_ = false;
-  return single_rank() ? finish_single_rank() : finish_all_reduce();
-}
-
-bool GradientReducer::finish_single_rank() {
-  // One rank's average is its own gradient: leaving it in .grad skips two conversions and fp16's
-  // rounding, so a 1-rank run computes what a plain torch loop computes.
-  std::vector<at::Tensor> sums;
-  for (at::Tensor& parameter : parameters_) {
-    at::Tensor& grad = parameter.mutable_grad();
-    if (!grad.defined()) grad = at::zeros_like(parameter, at::MemoryFormat::Contiguous);
-    sums.push_back(grad.sum());
+  if (single_rank()) {
+    // One rank's average is its own gradient: leaving it in .grad skips two conversions and fp16's
+    // rounding, so a 1-rank run computes what a plain torch loop computes.
+    for (at::Tensor& parameter : parameters_) {
+      at::Tensor& grad = parameter.mutable_grad();
+      if (!grad.defined()) grad = at::zeros_like(parameter, at::MemoryFormat::Contiguous);
+    }
+  } else {
+    average_over_ranks();
   }
   for (Slot& slot : slots_) slot.packed = false;
-  return all_finite_on_every_rank(at::stack(sums).sum());
+  return all_finite_on_every_rank();
 }
 
-bool GradientReducer::finish_all_reduce() {
+void GradientReducer::average_over_ranks() {
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     if (!slots_[i].packed && !slots_[i].by_rows) pack(i, at::Tensor());
   }
@@ -229,34 +227,29 @@ bool GradientReducer::finish_all_reduce() {
   stats_.comm_wait_seconds +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
 
-  std::vector<at::Tensor> sums;
   for (const Bucket& bucket : buckets_) {
     for (std::size_t index : bucket.parameters) {
       at::Tensor& grad = parameters_[index].mutable_grad();
       if (!grad.defined()) grad = at::empty_like(parameters_[index], at::MemoryFormat::Contiguous);
       // copy_ converts fp16 to fp32 on the way: one pass, no bucket-sized temporary.
       grad.copy_(bucket.flat.narrow(0, slots_[index].offset, grad.numel()).view(grad.sizes()));
-      // A sum is non-finite when some element is inf or NaN; finite gradients do not overflow an
-      // fp32 sum (fp16 ones cannot; fp32 ones would need magnitudes near 1e31). No temporary.
-      sums.push_back(grad.sum());
     }
   }
-  for (std::size_t index : by_rows_) sums.push_back(parameters_[index].grad().sum());
-  const bool finite = all_finite_on_every_rank(at::stack(sums).sum());
-
-  for (Slot& slot : slots_) slot.packed = false;
   for (Bucket& bucket : buckets_) {
     bucket.work.reset();
     bucket.unpacked = bucket.parameters.size();
   }
   next_bucket_ = 0;
-  return finite;
 }
 
-bool GradientReducer::all_finite_on_every_rank(const at::Tensor& sum) {
+bool GradientReducer::all_finite_on_every_rank() {
+  // A sum is non-finite when some element is inf or NaN; finite gradients do not overflow an fp32
+  // sum (fp16 ones cannot; fp32 ones would need magnitudes near 1e31). No temporary.
+  std::vector<at::Tensor> sums;
+  for (const at::Tensor& parameter : parameters_) sums.push_back(parameter.grad().sum());
   // Ranks could in principle round an overflowing sum differently, so they vote: any rank seeing
   // a non-finite value makes the step skip everywhere.
-  const at::Tensor votes = at::isfinite(sum).logical_not().to(at::kFloat).reshape({1});
+  const at::Tensor votes = at::isfinite(at::stack(sums).sum()).logical_not().to(at::kFloat).reshape({1});
   comm_.all_reduce_sum(votes);
   return votes.item<float>() == 0.0f;
 }

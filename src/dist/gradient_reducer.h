@@ -91,16 +91,16 @@ class GradientReducer {
   };
 
   bool single_rank() const { return inverse_world_size_ == 1.0; }
-  bool finish_single_rank();
-  bool finish_all_reduce();
+  // finish() on several ranks: completes every collective and writes the averages into .grad.
+  void average_over_ranks();
   void assign_buckets(double bucket_cap_mb, at::ScalarType comm_type);
   void on_gradient(std::size_t index, const at::Tensor& incoming);
   void pack(std::size_t index, const at::Tensor& incoming);
   void launch_completed_buckets(bool in_backward);
   at::Tensor slot_view(std::size_t index) const;
   void reduce_by_rows();
-  // `zero_sum`: the sum of 0 * every reduced value on this rank (NaN iff one is not finite).
-  bool all_finite_on_every_rank(const at::Tensor& sum);
+  // Whether every .grad is finite on every rank (a one-element vote).
+  bool all_finite_on_every_rank();
 
   std::vector<at::Tensor> parameters_;
   Communicator& comm_;
